@@ -1,0 +1,141 @@
+namespace Xeno.ShopifyServer.Model;
+
+/// <summary>
+/// One shop's data. Every mutation takes <see cref="Gate"/>, which the HTTP handler also holds while it
+/// executes a query, so a response never sees an order half-changed.
+/// </summary>
+public sealed partial class Shop : GraphModel
+{
+    private readonly List<Order> _orders = [];
+    private readonly List<Customer> _customers = [];
+    private readonly List<Product> _products = [];
+    private readonly List<AbandonedCheckout> _checkouts = [];
+    private readonly List<WebhookSubscription> _webhooks = [];
+    private readonly Dictionary<string, IdSequence> _ids = new(StringComparer.Ordinal);
+    private readonly HashSet<long> _deletedOrders = [];
+
+    public Shop(string myshopifyDomain, string name, string currencyCode, string ianaTimezone, TimeProvider? clock = null, int seed = 1)
+    {
+        MyshopifyDomain = myshopifyDomain;
+        Name = name;
+        CurrencyCode = currencyCode;
+        IanaTimezone = ianaTimezone;
+        TimeZone = TimeZoneInfo.FindSystemTimeZoneById(ianaTimezone);
+        Clock = clock ?? TimeProvider.System;
+        Random = new Random(seed);
+        Id = 10_000_000_000L + Random.NextInt64(1_000_000_000, 90_000_000_000);
+        CreatedAt = Clock.GetUtcNow().AddYears(-2);
+        UpdatedAt = CreatedAt;
+        Email = "owner@" + myshopifyDomain;
+        RateLimit = new ShopRateLimit(Clock);
+        Faults = new ShopFaults(seed);
+        EnabledPresentmentCurrencies = [currencyCode];
+    }
+
+    internal SemaphoreSlim Gate { get; } = new(1, 1);
+    internal Random Random { get; }
+    public TimeProvider Clock { get; internal set; }
+
+    public string MyshopifyDomain { get; }
+    public string Name { get; set; }
+    public string CurrencyCode { get; }
+    public string IanaTimezone { get; }
+    public TimeZoneInfo TimeZone { get; }
+    public string Email { get; set; }
+    public string ContactEmail => Email;
+    public string ShopOwnerName { get; set; } = "Alex Owner";
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public List<string> EnabledPresentmentCurrencies { get; set; }
+    public bool TaxesIncluded => false;
+    public bool TaxShipping => true;
+    public string Url => "https://" + MyshopifyDomain;
+    public string TimezoneAbbreviation => TimeZone.IsDaylightSavingTime(Clock.GetUtcNow()) ? TimeZone.DaylightName : TimeZone.StandardName;
+    public int TimezoneOffsetMinutes => (int)TimeZone.GetUtcOffset(Clock.GetUtcNow()).TotalMinutes;
+    public string TimezoneOffset => (TimezoneOffsetMinutes < 0 ? "-" : "+") + TimeSpan.FromMinutes(Math.Abs(TimezoneOffsetMinutes)).ToString("hhmm", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Cost-based leaky bucket of this shop; tests may tighten it at any time.</summary>
+    public ShopRateLimit RateLimit { get; }
+
+    /// <summary>Faults to inject into this shop's responses; settable at any time.</summary>
+    public ShopFaults Faults { get; }
+
+    /// <summary>Requests served per root field, so tests can assert how many pages a sync fetched.</summary>
+    public RequestCounter Requests { get; } = new();
+
+    // Read snapshots for tests: copies taken under the gate so callers can enumerate freely.
+    public IReadOnlyList<Order> Orders => Locked(() => _orders.ToList());
+    public IReadOnlyList<Customer> Customers => Locked(() => _customers.ToList());
+    public IReadOnlyList<Product> Products => Locked(() => _products.ToList());
+    public IReadOnlyList<AbandonedCheckout> AbandonedCheckouts => Locked(() => _checkouts.ToList());
+    public IReadOnlyList<WebhookSubscription> WebhookSubscriptions => Locked(() => _webhooks.ToList());
+    public IReadOnlyCollection<long> DeletedOrderIds => Locked(() => _deletedOrders.ToList());
+
+    // Unlocked views for resolvers, which already run under the gate.
+    internal List<Order> OrderList => _orders;
+    internal List<Customer> CustomerList => _customers;
+    internal List<Product> ProductList => _products;
+    internal List<AbandonedCheckout> CheckoutList => _checkouts;
+    internal List<WebhookSubscription> WebhookList => _webhooks;
+
+    internal IEnumerable<Order> OrdersOf(Customer customer) => _orders.Where(o => o.Customer == customer);
+
+    public Order? FindOrder(long id) => Locked(() => _orders.Find(o => o.Id == id));
+    public Customer? FindCustomer(long id) => Locked(() => _customers.Find(c => c.Id == id));
+    public Product? FindProduct(long id) => Locked(() => _products.Find(p => p.Id == id));
+    public AbandonedCheckout? FindAbandonedCheckout(long id) => Locked(() => _checkouts.Find(c => c.Id == id));
+
+    /// <summary>Resolves a GID the way <c>node(id:)</c> does; caller holds the gate.</summary>
+    internal object? FindNode(string gid)
+    {
+        if (!ShopifyGid.TryParse(gid, out var type, out var id))
+            return null;
+        return type switch
+        {
+            "Shop" => id == Id ? this : null,
+            "Order" => _orders.Find(o => o.Id == id),
+            "LineItem" => _orders.SelectMany(o => o.LineItems).FirstOrDefault(l => l.Id == id),
+            "Refund" => _orders.SelectMany(o => o.Refunds).FirstOrDefault(r => r.Id == id),
+            "Customer" => _customers.Find(c => c.Id == id),
+            "Product" => _products.Find(p => p.Id == id),
+            "ProductVariant" => _products.SelectMany(p => p.Variants).FirstOrDefault(v => v.Id == id),
+            "AbandonedCheckout" => _checkouts.Find(c => c.Id == id),
+            "WebhookSubscription" => _webhooks.Find(w => w.Id == id),
+            _ => null,
+        };
+    }
+
+    internal T Locked<T>(Func<T> read)
+    {
+        Gate.Wait();
+        try { return read(); }
+        finally { Gate.Release(); }
+    }
+
+    /// <summary>
+    /// Next id of a type: Shopify ids grow with time but not by one, and some exceed 2^53, so the
+    /// sequences start where the generator says and advance by seeded random steps.
+    /// </summary>
+    internal long NextId(string type)
+    {
+        if (!_ids.TryGetValue(type, out var sequence))
+            _ids[type] = sequence = new IdSequence(1_000_000_000_000L + Random.NextInt64(0, 9_000_000_000_000L), 1_000_000);
+        return sequence.Next(Random);
+    }
+
+    internal void StartIds(string type, long first, long maxStep) => _ids[type] = new IdSequence(first, maxStep);
+
+    internal DateTimeOffset Now => Clock.GetUtcNow();
+
+    private sealed class IdSequence(long next, long maxStep)
+    {
+        private long _next = next;
+
+        public long Next(Random random)
+        {
+            var id = _next;
+            _next += random.NextInt64(1, maxStep + 1);
+            return id;
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Net.Http.Json;
+using Alba;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Xeno.ShopifyServer;
+using Xeno.Web.Features.Auth;
+using Xeno.Web.Features.Stores;
+using Xeno.Web.Infrastructure.Database;
+
+namespace Xeno.Web.Tests.Infrastructure;
+
+/// <summary>
+/// One Xeno host for the whole run, on a real PostgreSQL (a private cluster in a temp folder unless
+/// XENO_TEST_DB names one) and a Shopify-compatible server on loopback. Each test makes its own
+/// users and shops, so tests do not depend on each other or on their order.
+/// </summary>
+public sealed class XenoFixture : IAsyncLifetime
+{
+    private PrivatePostgres? _postgres;
+
+    public IAlbaHost Host { get; private set; } = null!;
+    public ShopifyTestServer Shopify { get; private set; } = null!;
+    public string OwnerConnectionString { get; private set; } = "";
+    public string AppConnectionString => Host.Services.GetRequiredService<DatabaseConnections>().App;
+
+    public async Task InitializeAsync()
+    {
+        OwnerConnectionString = Environment.GetEnvironmentVariable("XENO_TEST_DB") ?? "";
+        if (OwnerConnectionString == "")
+        {
+            var dir = Path.Combine(Path.GetTempPath(), "xeno-test-" + Guid.NewGuid().ToString("N")[..10]);
+            _postgres = await PrivatePostgres.StartAsync(dir, deleteOnDispose: true);
+            OwnerConnectionString = _postgres.ConnectionString;
+        }
+        Shopify = await ShopifyTestServer.StartAsync();
+        Host = await AlbaHost.For<Program>(builder =>
+        {
+            builder.UseEnvironment("Testing");
+            builder.UseSetting("ConnectionStrings:Xeno", OwnerConnectionString);
+            builder.UseSetting("Shopify:ApiBaseUrl", Shopify.ApiBaseUrl);
+            builder.UseSetting("Demo:Enabled", "false");
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await Shopify.DisposeAsync();
+        if (_postgres is not null) await _postgres.DisposeAsync();
+    }
+
+    public static string UniqueEmail(string prefix = "user") => $"{prefix}-{Guid.NewGuid():N}@example.com";
+
+    /// <summary>A new account, and its API token.</summary>
+    public async Task<(string Email, string Token)> RegisterAsync(string password = "correct horse battery")
+    {
+        var email = UniqueEmail();
+        var result = await Host.Scenario(s =>
+        {
+            s.Post.Json(new { email, password }).ToUrl("/api/v1/auth/register");
+            s.StatusCodeShouldBe(201);
+        });
+        var body = await result.ReadAsJsonAsync<AuthResponse>();
+        return (email, body!.Token);
+    }
+
+    /// <summary>A shop on the Shopify-compatible server, with a token that works for it.</summary>
+    public (string Domain, string Token) NewShop(string name = "Test Shop", string currency = "EUR", string timezone = "Europe/Berlin")
+    {
+        var domain = $"shop-{Guid.NewGuid():N}"[..20] + ".myshopify.com";
+        var token = "shpat_" + Guid.NewGuid().ToString("N");
+        Shopify.State.AddShop(domain, name, currency, timezone, token);
+        return (domain, token);
+    }
+
+    public async Task<StoreResponse> ConnectStoreAsync(string apiToken, string domain, string shopToken)
+    {
+        var result = await Host.Scenario(s =>
+        {
+            s.Post.Json(new { shopDomain = domain, accessToken = shopToken }).ToUrl("/api/v1/stores");
+            s.WithBearerToken(apiToken);
+            s.StatusCodeShouldBe(201);
+        });
+        return (await result.ReadAsJsonAsync<StoreResponse>())!;
+    }
+
+    public HttpClient CreateClient() => Host.Server.CreateClient();
+}
+
+[CollectionDefinition(Name)]
+public sealed class XenoCollection : ICollectionFixture<XenoFixture>
+{
+    public const string Name = "xeno";
+}

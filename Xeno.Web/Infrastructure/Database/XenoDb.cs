@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Xeno.Web.Infrastructure.Tenancy;
+
+namespace Xeno.Web.Infrastructure.Database;
+
+public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenant)
+    : DbContext(options), IDataProtectionKeyContext
+{
+    public DbSet<User> Users => Set<User>();
+    public DbSet<Store> Stores => Set<Store>();
+    public DbSet<StoreMember> StoreMembers => Set<StoreMember>();
+    public DbSet<StoreCredential> StoreCredentials => Set<StoreCredential>();
+    public DbSet<LoginThrottle> LoginThrottles => Set<LoginThrottle>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    /// <summary>Read by the query filters at query time, so one compiled model serves every tenant.</summary>
+    internal Guid? CurrentTenantId => tenant.TenantId;
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        model.Entity<User>(e =>
+        {
+            e.HasIndex(u => u.Email).IsUnique();
+            e.Property(u => u.Email).HasMaxLength(320);
+        });
+        model.Entity<Store>(e =>
+        {
+            e.HasIndex(s => s.ShopDomain).IsUnique();
+            e.Property(s => s.ShopDomain).HasMaxLength(255);
+            e.Property(s => s.Status).HasConversion<string>().HasMaxLength(16);
+            e.HasMany(s => s.Members).WithOne().HasForeignKey(m => m.StoreId).OnDelete(DeleteBehavior.Cascade);
+        });
+        model.Entity<StoreMember>(e =>
+        {
+            e.HasKey(m => new { m.StoreId, m.UserId });
+            e.HasIndex(m => m.UserId);
+            e.HasOne<User>().WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+        model.Entity<StoreCredential>(e => e.HasKey(c => c.TenantId));
+        model.Entity<LoginThrottle>(e => e.HasKey(t => t.Key));
+
+        ConfigureTenantOwned(model);
+    }
+
+    /// <summary>First wall: every tenant-owned entity gets a filter on the current tenant (no tenant,
+    /// no rows) and a cascade from its store, so deleting a store deletes its data.</summary>
+    private void ConfigureTenantOwned(ModelBuilder model)
+    {
+        foreach (var type in model.Model.GetEntityTypes().Where(t => typeof(ITenantOwned).IsAssignableFrom(t.ClrType)))
+        {
+            var method = typeof(XenoDb).GetMethod(nameof(ApplyTenantFilter), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+                .MakeGenericMethod(type.ClrType);
+            method.Invoke(this, [model]);
+        }
+    }
+
+    private void ApplyTenantFilter<T>(ModelBuilder model) where T : class, ITenantOwned
+    {
+        model.Entity<T>().HasQueryFilter(e => CurrentTenantId != null && e.TenantId == CurrentTenantId);
+        model.Entity<T>().HasOne<Store>().WithMany().HasForeignKey(e => e.TenantId).OnDelete(DeleteBehavior.Cascade);
+    }
+
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        EnforceTenant();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        EnforceTenant();
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    /// <summary>Finbuckle's rules: a new tenant-owned row with no tenant takes the current one; a row
+    /// of another tenant, or any tenant-owned write with no tenant set, is refused.</summary>
+    private void EnforceTenant()
+    {
+        foreach (var entry in ChangeTracker.Entries<ITenantOwned>())
+        {
+            if (entry.State is EntityState.Unchanged or EntityState.Detached) continue;
+            if (CurrentTenantId is not { } current)
+                throw new TenantMismatchException($"A {entry.Entity.GetType().Name} was written with no tenant set.");
+            if (entry.State == EntityState.Added && entry.Entity.TenantId == Guid.Empty)
+                entry.Entity.TenantId = current;
+            if (entry.Entity.TenantId != current)
+                throw new TenantMismatchException($"A {entry.Entity.GetType().Name} of another tenant was written.");
+        }
+    }
+}
+
+public sealed class TenantMismatchException(string message) : InvalidOperationException(message);

@@ -1,0 +1,59 @@
+using Hangfire;
+using Hangfire.PostgreSql;
+using Xeno.Web.Infrastructure.Database;
+
+namespace Xeno.Web.Infrastructure.Jobs;
+
+public static class JobsSetup
+{
+    public static readonly string[] Queues = ["webhooks", "sync", "default"];
+
+    /// <summary>Hangfire keeps its queues in PostgreSQL (schema <c>hangfire</c>, under the owner role:
+    /// it holds no merchant data), so any number of worker processes can share them.</summary>
+    public static WebApplicationBuilder AddXenoJobs(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddHangfire((sp, config) => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UsePostgreSqlStorage(
+                options => options.UseNpgsqlConnection(sp.GetRequiredService<DatabaseConnections>().Owner),
+                new PostgreSqlStorageOptions
+                {
+                    SchemaName = "hangfire",
+                    PrepareSchemaIfNecessary = true,
+                    // A queued job is picked up within a second instead of the default 15.
+                    QueuePollInterval = TimeSpan.FromSeconds(1),
+                    // A long sync keeps its job fetched (heartbeat), and a dead worker's job comes back
+                    // after the timeout instead of being taken twice while it still runs.
+                    UseSlidingInvisibilityTimeout = true,
+                    InvisibilityTimeout = TimeSpan.FromMinutes(5),
+                }));
+
+        if (XenoRoles.RunsWorkers(builder.Configuration))
+        {
+            builder.Services.AddHangfireServer(options =>
+            {
+                options.Queues = Queues;
+                options.WorkerCount = Math.Max(4, Environment.ProcessorCount * 2);
+                options.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+            });
+        }
+        return builder;
+    }
+}
+
+/// <summary><c>--role all|web|worker</c>: which parts of Xeno this process runs.</summary>
+public static class XenoRoles
+{
+    public static string Role(IConfiguration config) => (config["role"] ?? "all").Trim().ToLowerInvariant() switch
+    {
+        "all" or "" => "all",
+        "web" => "web",
+        "worker" => "worker",
+        var other => throw new InvalidOperationException($"--role must be all, web or worker, not '{other}'."),
+    };
+
+    public static bool RunsWorkers(IConfiguration config) => Role(config) is "all" or "worker";
+    public static bool ServesWeb(IConfiguration config) => Role(config) is "all" or "web";
+}

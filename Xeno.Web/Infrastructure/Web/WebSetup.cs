@@ -1,0 +1,49 @@
+using Carter;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.HttpOverrides;
+using Xeno.Web.Features.Demo;
+using Xeno.Web.Infrastructure.Auth;
+using Xeno.Web.Infrastructure.Database;
+using Xeno.Web.Infrastructure.Jobs;
+
+namespace Xeno.Web.Infrastructure.Web;
+
+public static class WebSetup
+{
+    public static WebApplicationBuilder AddXenoWeb(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddCarter(new DependencyContextAssemblyCatalog(typeof(Program).Assembly));
+        builder.Services.AddProblemDetails();
+        // Keys live in PostgreSQL so that every process decrypts what another encrypted.
+        builder.Services.AddDataProtection().SetApplicationName("Xeno").PersistKeysToDbContext<XenoDb>();
+        builder.Services.Configure<ForwardedHeadersOptions>(o =>
+        {
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // Fly's proxy is the only hop in front of Xeno; its address is not fixed.
+            o.KnownIPNetworks.Clear();
+            o.KnownProxies.Clear();
+            o.ForwardLimit = 1;
+        });
+        builder.Services.AddSingleton<DemoCredentials>();
+        builder.Services.AddSingleton<DemoShopInfo>();
+        return builder;
+    }
+
+    public static WebApplication UseXenoWeb(this WebApplication app)
+    {
+        // Only behind a proxy that sets X-Forwarded-For (Fly): elsewhere a client could pick its own
+        // address and slip past the per-client login throttle.
+        if (app.Configuration.GetValue("App:TrustForwardedHeaders", false)) app.UseForwardedHeaders();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseStaticFiles();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseSessionRenewal();
+        app.UseAntiforgery();
+        if (XenoRoles.ServesWeb(app.Configuration)) app.MapCarter();
+        else app.MapGet("/healthz", () => "ok"); // a worker answers its health check and nothing else
+        app.MapGet("/", () => Results.Redirect("/stores")).ExcludeFromDescription();
+        return app;
+    }
+}

@@ -1,0 +1,19 @@
+using Xeno.Web.Infrastructure.Auth;
+using Xeno.Web.Infrastructure.Database;
+using Xeno.Web.Infrastructure.Jobs;
+using Xeno.Web.Infrastructure.Shopify;
+using Xeno.Web.Infrastructure.Web;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddXenoDatabase();
+builder.AddXenoAuth();
+builder.AddXenoShopify();
+builder.AddXenoJobs();
+builder.AddXenoWeb();
+
+var app = builder.Build();
+await app.PrepareDatabaseAsync();
+app.UseXenoWeb();
+app.Run();
+
+public partial class Program;
