@@ -1,3 +1,4 @@
+using Xeno.Web.Features.Demo;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Jobs;
@@ -10,6 +11,7 @@ builder.AddXenoAuth();
 builder.AddXenoShopify();
 builder.AddXenoJobs();
 builder.AddXenoWeb();
+builder.AddXenoDemo();
 
 var app = builder.Build();
 await app.PrepareDatabaseAsync();

@@ -22,12 +22,12 @@ public static class DatabaseSetup
         owner = string.IsNullOrWhiteSpace(owner) ? FromDatabaseUrl(builder.Configuration["DATABASE_URL"]) : owner;
         if (string.IsNullOrWhiteSpace(owner))
         {
-            if (!builder.Configuration.GetValue("Demo:Enabled", builder.Environment.IsDevelopment()))
+            if (!Features.Demo.DemoSetup.IsEnabled(builder.Configuration, builder.Environment))
                 throw new InvalidOperationException("ConnectionStrings__Xeno is required (or enable demo mode, which starts a private PostgreSQL).");
             // Demo mode with no server configured: a private cluster kept under .data/ between runs.
             var dataDir = Path.Combine(builder.Environment.ContentRootPath, "..", ".data", "postgres");
             var postgres = PrivatePostgres.StartAsync(Path.GetFullPath(dataDir), deleteOnDispose: false).GetAwaiter().GetResult();
-            builder.Services.AddSingleton(postgres);
+            builder.Services.AddSingleton(_ => postgres); // made by a factory, so the container stops it on shutdown
             owner = postgres.ConnectionString;
         }
 
@@ -48,6 +48,8 @@ public static class DatabaseSetup
     public static async Task PrepareDatabaseAsync(this WebApplication app)
     {
         var connections = app.Services.GetRequiredService<DatabaseConnections>();
+        // Resolving the private cluster hands it to the container, which stops it when Xeno stops.
+        _ = app.Services.GetService<PrivatePostgres>();
         var config = app.Configuration;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Xeno.Database");
 

@@ -1,7 +1,6 @@
 using Carter;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.HttpOverrides;
-using Xeno.Web.Features.Demo;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Jobs;
@@ -24,8 +23,6 @@ public static class WebSetup
             o.KnownProxies.Clear();
             o.ForwardLimit = 1;
         });
-        builder.Services.AddSingleton<DemoCredentials>();
-        builder.Services.AddSingleton<DemoShopInfo>();
         return builder;
     }
 
