@@ -1,4 +1,5 @@
 using Xeno.Web.Features.Demo;
+using Xeno.Web.Features.Sync;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Jobs;
@@ -16,6 +17,7 @@ builder.AddXenoDemo();
 var app = builder.Build();
 await app.PrepareDatabaseAsync();
 app.UseXenoWeb();
+ScheduleIncrementalSyncs.Register(app);
 app.Run();
 
 public partial class Program;

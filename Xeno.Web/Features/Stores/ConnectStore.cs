@@ -1,6 +1,8 @@
+using Hangfire;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using Xeno.Web.Features.Sync;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Shopify;
@@ -26,7 +28,7 @@ public static class ConnectStore
 
     public static async Task<Outcome> ExecuteAsync(
         Guid userId, Request request, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, TimeProvider clock, ILogger logger, CancellationToken ct)
+        IDataProtectionProvider protection, IBackgroundJobClient jobs, TimeProvider clock, ILogger logger, CancellationToken ct)
     {
         if (!ShopDomain.TryNormalize(request.ShopDomain, out var domain))
             return new Outcome.Refused("The shop domain must look like your-shop.myshopify.com.");
@@ -60,6 +62,7 @@ public static class ConnectStore
         store.Currency = shop.CurrencyCode;
         store.Timezone = shop.IanaTimezone;
         store.Status = StoreStatus.Active;
+        store.ConnectionError = null;
         if (existing is null)
         {
             db.Stores.Add(store);
@@ -78,13 +81,15 @@ public static class ConnectStore
             return new Outcome.TakenByAnotherAccount(); // connected by someone else a moment ago
         }
         logger.LogInformation("Store {StoreId} connected ({Shop})", store.Id, domain);
+        // A new store is pulled whole; a reconnected one catches up on what changed meanwhile.
+        await QueueSync.ExecuteAsync(db, tenant, jobs, clock, existing is null ? "full" : "incremental", ct);
         return new Outcome.Connected(store, existing is null);
     }
 
     public static async Task<IResult> HandleApiAsync(
         Request request, HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, TimeProvider clock, ILogger<Request> logger, CancellationToken ct) =>
-        await ExecuteAsync(http.User.UserId(), request, db, tenant, shopify, protection, clock, logger, ct) switch
+        IDataProtectionProvider protection, IBackgroundJobClient jobs, TimeProvider clock, ILogger<Request> logger, CancellationToken ct) =>
+        await ExecuteAsync(http.User.UserId(), request, db, tenant, shopify, protection, jobs, clock, logger, ct) switch
         {
             Outcome.Connected { IsNew: true } c => TypedResults.Created($"/api/v1/stores/{c.Store.Id}", StoreResponse.From(c.Store)),
             Outcome.Connected c => TypedResults.Ok(StoreResponse.From(c.Store)),
@@ -95,11 +100,11 @@ public static class ConnectStore
 
     public static async Task<IResult> HandlePageAsync(
         HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, TimeProvider clock, ILogger<Request> logger, CancellationToken ct)
+        IDataProtectionProvider protection, IBackgroundJobClient jobs, TimeProvider clock, ILogger<Request> logger, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var request = new Request(form["shopDomain"], form["accessToken"]);
-        var outcome = await ExecuteAsync(http.User.UserId(), request, db, tenant, shopify, protection, clock, logger, ct);
+        var outcome = await ExecuteAsync(http.User.UserId(), request, db, tenant, shopify, protection, jobs, clock, logger, ct);
         if (outcome is Outcome.Connected connected) return Results.Redirect($"/stores/{connected.Store.Id}");
         var error = outcome switch
         {

@@ -24,6 +24,8 @@ public sealed class Store
     public StoreStatus Status { get; set; }
     public DateTimeOffset ConnectedAt { get; set; }
     public DateTimeOffset? LastSyncedAt { get; set; }
+    /// <summary>Set when Shopify refuses the stored token: syncs stop until the merchant reconnects.</summary>
+    public string? ConnectionError { get; set; }
     public List<StoreMember> Members { get; set; } = [];
 }
 

@@ -13,6 +13,15 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
     public DbSet<StoreCredential> StoreCredentials => Set<StoreCredential>();
     public DbSet<LoginThrottle> LoginThrottles => Set<LoginThrottle>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<ShopProduct> Products => Set<ShopProduct>();
+    public DbSet<ShopProductVariant> ProductVariants => Set<ShopProductVariant>();
+    public DbSet<ShopCustomer> Customers => Set<ShopCustomer>();
+    public DbSet<ShopOrder> Orders => Set<ShopOrder>();
+    public DbSet<ShopOrderLine> OrderLines => Set<ShopOrderLine>();
+    public DbSet<ShopRefund> Refunds => Set<ShopRefund>();
+    public DbSet<ShopRefundLine> RefundLines => Set<ShopRefundLine>();
+    public DbSet<ShopCheckout> Checkouts => Set<ShopCheckout>();
+    public DbSet<SyncRun> SyncRuns => Set<SyncRun>();
 
     /// <summary>Read by the query filters at query time, so one compiled model serves every tenant.</summary>
     internal Guid? CurrentTenantId => tenant.TenantId;
@@ -39,8 +48,58 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
         });
         model.Entity<StoreCredential>(e => e.HasKey(c => c.TenantId));
         model.Entity<LoginThrottle>(e => e.HasKey(t => t.Key));
+        ConfigureShopData(model);
 
         ConfigureTenantOwned(model);
+    }
+
+    private static void ConfigureShopData(ModelBuilder model)
+    {
+        // Shopify's ids are ours to keep, never generated here.
+        model.Entity<ShopProduct>(e => { e.ToTable("products"); e.HasKey(x => new { x.TenantId, x.Id }); e.Property(x => x.Id).ValueGeneratedNever(); });
+        model.Entity<ShopProductVariant>(e =>
+        {
+            e.ToTable("product_variants"); e.HasKey(x => new { x.TenantId, x.Id }); e.Property(x => x.Id).ValueGeneratedNever();
+            e.HasIndex(x => new { x.TenantId, x.ProductId });
+        });
+        model.Entity<ShopCustomer>(e => { e.ToTable("customers"); e.HasKey(x => new { x.TenantId, x.Id }); e.Property(x => x.Id).ValueGeneratedNever(); });
+        model.Entity<ShopOrder>(e =>
+        {
+            e.ToTable("orders"); e.HasKey(x => new { x.TenantId, x.Id }); e.Property(x => x.Id).ValueGeneratedNever();
+            // Dashboards read orders by date and by customer; both lead with the tenant.
+            e.HasIndex(x => new { x.TenantId, x.ProcessedAt });
+            e.HasIndex(x => new { x.TenantId, x.CustomerId, x.ProcessedAt });
+            e.HasIndex(x => new { x.TenantId, x.CheckoutToken });
+        });
+        model.Entity<ShopOrderLine>(e =>
+        {
+            e.ToTable("order_lines"); e.HasKey(x => new { x.TenantId, x.Id }); e.Property(x => x.Id).ValueGeneratedNever();
+            e.HasIndex(x => new { x.TenantId, x.OrderId });
+        });
+        model.Entity<ShopRefund>(e =>
+        {
+            e.ToTable("refunds"); e.HasKey(x => new { x.TenantId, x.Id }); e.Property(x => x.Id).ValueGeneratedNever();
+            e.HasIndex(x => new { x.TenantId, x.OrderId });
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+        });
+        model.Entity<ShopRefundLine>(e =>
+        {
+            e.ToTable("refund_lines"); e.HasKey(x => new { x.TenantId, x.RefundId, x.LineItemId });
+            e.HasIndex(x => new { x.TenantId, x.OrderId });
+        });
+        model.Entity<ShopCheckout>(e =>
+        {
+            e.ToTable("checkouts"); e.HasKey(x => new { x.TenantId, x.Id }); e.Property(x => x.Id).ValueGeneratedNever();
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+            e.HasIndex(x => new { x.TenantId, x.Token });
+        });
+        model.Entity<SyncRun>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.TenantId, x.QueuedAt });
+            // Never two syncs of one store at once: at most one queued or running run per tenant.
+            e.HasIndex(x => x.TenantId).IsUnique().HasFilter("status IN ('queued', 'running')").HasDatabaseName("ux_sync_runs_one_active");
+        });
     }
 
     /// <summary>First wall: every tenant-owned entity gets a filter on the current tenant (no tenant,

@@ -30,6 +30,8 @@ public static class JobsSetup
                     InvisibilityTimeout = TimeSpan.FromMinutes(5),
                 }));
 
+        builder.Services.AddScoped<Features.Sync.SyncJob>();
+        builder.Services.AddScoped<Features.Sync.ScheduleIncrementalSyncs>();
         if (XenoRoles.RunsWorkers(builder.Configuration))
         {
             builder.Services.AddHangfireServer(options =>

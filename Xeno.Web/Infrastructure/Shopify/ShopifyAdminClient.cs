@@ -67,6 +67,115 @@ public static class ShopifyQueries
         }
         """;
 
+    // Page sizes keep every query under Shopify's 1,000-point limit (a test validates that too):
+    // nested lists multiply, so an orders page is small and long line lists are fetched in follow-ups.
+    public const int OrdersPageSize = 4;
+    public const int LineItemsPerOrder = 20;
+
+    public const string Products = """
+        query Products($first: Int!, $after: String, $query: String) {
+          products(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+            pageInfo { hasNextPage endCursor }
+            nodes {
+              id title status createdAt updatedAt
+              variants(first: 50) { nodes { id title sku price } }
+            }
+          }
+        }
+        """;
+
+    public const string Customers = """
+        query Customers($first: Int!, $after: String, $query: String) {
+          customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+            pageInfo { hasNextPage endCursor }
+            nodes {
+              id firstName lastName createdAt updatedAt
+              defaultEmailAddress { emailAddress }
+              defaultPhoneNumber { phoneNumber }
+              statistics { rfmGroup }
+            }
+          }
+        }
+        """;
+
+    public const string Orders = """
+        query Orders($first: Int!, $after: String, $query: String) {
+          orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+            pageInfo { hasNextPage endCursor }
+            nodes {
+              id name createdAt updatedAt processedAt cancelledAt test currencyCode presentmentCurrencyCode
+              customer { id }
+              totalPriceSet { shopMoney { amount } presentmentMoney { amount } }
+              currentTotalPriceSet { shopMoney { amount } }
+              totalShippingPriceSet { shopMoney { amount } }
+              totalTaxSet { shopMoney { amount } }
+              totalDiscountsSet { shopMoney { amount } }
+              lineItems(first: 20) {
+                pageInfo { hasNextPage endCursor }
+                nodes { ...XenoLineItem }
+              }
+              refunds {
+                id createdAt
+                refundLineItems(first: 20) {
+                  pageInfo { hasNextPage }
+                  nodes {
+                    quantity
+                    lineItem { id }
+                    subtotalSet { shopMoney { amount } }
+                    totalTaxSet { shopMoney { amount } }
+                  }
+                }
+                refundShippingLines(first: 5) {
+                  pageInfo { hasNextPage }
+                  nodes {
+                    subtotalAmountSet { shopMoney { amount } }
+                    taxAmountSet { shopMoney { amount } }
+                  }
+                }
+              }
+            }
+          }
+        }
+        fragment XenoLineItem on LineItem {
+          id title quantity isGiftCard
+          product { id }
+          variant { id }
+          originalUnitPriceSet { shopMoney { amount } }
+          discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+        }
+        """;
+
+    /// <summary>The rest of an order's line items, when it has more than one page holds.</summary>
+    public const string OrderLineItems = """
+        query OrderLineItems($id: ID!, $after: String) {
+          order(id: $id) {
+            lineItems(first: 100, after: $after) {
+              pageInfo { hasNextPage endCursor }
+              nodes {
+                id title quantity isGiftCard
+                product { id }
+                variant { id }
+                originalUnitPriceSet { shopMoney { amount } }
+                discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+              }
+            }
+          }
+        }
+        """;
+
+    public const string AbandonedCheckouts = """
+        query AbandonedCheckouts($first: Int!, $after: String, $query: String) {
+          abandonedCheckouts(first: $first, after: $after, query: $query, sortKey: ID) {
+            pageInfo { hasNextPage endCursor }
+            nodes {
+              id createdAt updatedAt completedAt
+              customer { id }
+              totalPriceSet { shopMoney { amount } }
+            }
+          }
+        }
+        """;
+
     public static IEnumerable<(string Name, string Document)> All() =>
         typeof(ShopifyQueries).GetFields().Where(f => f.IsLiteral && f.FieldType == typeof(string))
             .Select(f => (f.Name, (string)f.GetRawConstantValue()!));

@@ -65,6 +65,401 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                     b.ToTable("login_throttles", (string)null);
                 });
 
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopCheckout", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("CompletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completed_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<long?>("CustomerId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("customer_id");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<DateTimeOffset>("ShopifyUpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("shopify_updated_at");
+
+                    b.Property<string>("Token")
+                        .HasColumnType("text")
+                        .HasColumnName("token");
+
+                    b.Property<decimal>("TotalPrice")
+                        .HasColumnType("numeric")
+                        .HasColumnName("total_price");
+
+                    b.HasKey("TenantId", "Id")
+                        .HasName("pk_checkouts");
+
+                    b.HasIndex("TenantId", "CreatedAt")
+                        .HasDatabaseName("ix_checkouts_tenant_id_created_at");
+
+                    b.HasIndex("TenantId", "Token")
+                        .HasDatabaseName("ix_checkouts_tenant_id_token");
+
+                    b.ToTable("checkouts", (string)null);
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopCustomer", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<string>("Email")
+                        .HasColumnType("text")
+                        .HasColumnName("email");
+
+                    b.Property<string>("FirstName")
+                        .HasColumnType("text")
+                        .HasColumnName("first_name");
+
+                    b.Property<string>("LastName")
+                        .HasColumnType("text")
+                        .HasColumnName("last_name");
+
+                    b.Property<string>("Phone")
+                        .HasColumnType("text")
+                        .HasColumnName("phone");
+
+                    b.Property<DateTimeOffset?>("RedactedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("redacted_at");
+
+                    b.Property<string>("RfmGroup")
+                        .HasColumnType("text")
+                        .HasColumnName("rfm_group");
+
+                    b.Property<DateTimeOffset>("ShopifyUpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("shopify_updated_at");
+
+                    b.HasKey("TenantId", "Id")
+                        .HasName("pk_customers");
+
+                    b.ToTable("customers", (string)null);
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopOrder", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("CancelledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("cancelled_at");
+
+                    b.Property<string>("CheckoutToken")
+                        .HasColumnType("text")
+                        .HasColumnName("checkout_token");
+
+                    b.Property<DateTimeOffset?>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Currency")
+                        .HasColumnType("text")
+                        .HasColumnName("currency");
+
+                    b.Property<decimal>("CurrentTotalPrice")
+                        .HasColumnType("numeric")
+                        .HasColumnName("current_total_price");
+
+                    b.Property<long?>("CustomerId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("customer_id");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<string>("Name")
+                        .HasColumnType("text")
+                        .HasColumnName("name");
+
+                    b.Property<string>("PresentmentCurrency")
+                        .HasColumnType("text")
+                        .HasColumnName("presentment_currency");
+
+                    b.Property<DateTimeOffset>("ProcessedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("processed_at");
+
+                    b.Property<decimal>("ShippingPrice")
+                        .HasColumnType("numeric")
+                        .HasColumnName("shipping_price");
+
+                    b.Property<DateTimeOffset>("ShopifyUpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("shopify_updated_at");
+
+                    b.Property<bool>("Test")
+                        .HasColumnType("boolean")
+                        .HasColumnName("test");
+
+                    b.Property<decimal>("TotalDiscounts")
+                        .HasColumnType("numeric")
+                        .HasColumnName("total_discounts");
+
+                    b.Property<decimal>("TotalPrice")
+                        .HasColumnType("numeric")
+                        .HasColumnName("total_price");
+
+                    b.Property<decimal>("TotalPricePresentment")
+                        .HasColumnType("numeric")
+                        .HasColumnName("total_price_presentment");
+
+                    b.Property<decimal>("TotalTax")
+                        .HasColumnType("numeric")
+                        .HasColumnName("total_tax");
+
+                    b.HasKey("TenantId", "Id")
+                        .HasName("pk_orders");
+
+                    b.HasIndex("TenantId", "CheckoutToken")
+                        .HasDatabaseName("ix_orders_tenant_id_checkout_token");
+
+                    b.HasIndex("TenantId", "ProcessedAt")
+                        .HasDatabaseName("ix_orders_tenant_id_processed_at");
+
+                    b.HasIndex("TenantId", "CustomerId", "ProcessedAt")
+                        .HasDatabaseName("ix_orders_tenant_id_customer_id_processed_at");
+
+                    b.ToTable("orders", (string)null);
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopOrderLine", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    b.Property<decimal>("DiscountAllocated")
+                        .HasColumnType("numeric")
+                        .HasColumnName("discount_allocated");
+
+                    b.Property<bool>("IsGiftCard")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_gift_card");
+
+                    b.Property<long>("OrderId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("order_id");
+
+                    b.Property<decimal>("OriginalUnitPrice")
+                        .HasColumnType("numeric")
+                        .HasColumnName("original_unit_price");
+
+                    b.Property<long?>("ProductId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("product_id");
+
+                    b.Property<int>("Quantity")
+                        .HasColumnType("integer")
+                        .HasColumnName("quantity");
+
+                    b.Property<string>("Title")
+                        .HasColumnType("text")
+                        .HasColumnName("title");
+
+                    b.Property<long?>("VariantId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("variant_id");
+
+                    b.HasKey("TenantId", "Id")
+                        .HasName("pk_order_lines");
+
+                    b.HasIndex("TenantId", "OrderId")
+                        .HasDatabaseName("ix_order_lines_tenant_id_order_id");
+
+                    b.ToTable("order_lines", (string)null);
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopProduct", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<DateTimeOffset>("ShopifyUpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("shopify_updated_at");
+
+                    b.Property<string>("Status")
+                        .HasColumnType("text")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Title")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("title");
+
+                    b.HasKey("TenantId", "Id")
+                        .HasName("pk_products");
+
+                    b.ToTable("products", (string)null);
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopProductVariant", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    b.Property<decimal?>("Price")
+                        .HasColumnType("numeric")
+                        .HasColumnName("price");
+
+                    b.Property<long>("ProductId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("product_id");
+
+                    b.Property<string>("Sku")
+                        .HasColumnType("text")
+                        .HasColumnName("sku");
+
+                    b.Property<string>("Title")
+                        .HasColumnType("text")
+                        .HasColumnName("title");
+
+                    b.HasKey("TenantId", "Id")
+                        .HasName("pk_product_variants");
+
+                    b.HasIndex("TenantId", "ProductId")
+                        .HasDatabaseName("ix_product_variants_tenant_id_product_id");
+
+                    b.ToTable("product_variants", (string)null);
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopRefund", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("OrderId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("order_id");
+
+                    b.Property<decimal>("ShippingRefunded")
+                        .HasColumnType("numeric")
+                        .HasColumnName("shipping_refunded");
+
+                    b.Property<decimal>("ShippingTaxRefunded")
+                        .HasColumnType("numeric")
+                        .HasColumnName("shipping_tax_refunded");
+
+                    b.HasKey("TenantId", "Id")
+                        .HasName("pk_refunds");
+
+                    b.HasIndex("TenantId", "CreatedAt")
+                        .HasDatabaseName("ix_refunds_tenant_id_created_at");
+
+                    b.HasIndex("TenantId", "OrderId")
+                        .HasDatabaseName("ix_refunds_tenant_id_order_id");
+
+                    b.ToTable("refunds", (string)null);
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopRefundLine", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("RefundId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("refund_id");
+
+                    b.Property<long>("LineItemId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("line_item_id");
+
+                    b.Property<long>("OrderId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("order_id");
+
+                    b.Property<int>("Quantity")
+                        .HasColumnType("integer")
+                        .HasColumnName("quantity");
+
+                    b.Property<decimal>("Subtotal")
+                        .HasColumnType("numeric")
+                        .HasColumnName("subtotal");
+
+                    b.Property<decimal>("TotalTax")
+                        .HasColumnType("numeric")
+                        .HasColumnName("total_tax");
+
+                    b.HasKey("TenantId", "RefundId", "LineItemId")
+                        .HasName("pk_refund_lines");
+
+                    b.HasIndex("TenantId", "OrderId")
+                        .HasDatabaseName("ix_refund_lines_tenant_id_order_id");
+
+                    b.ToTable("refund_lines", (string)null);
+                });
+
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.Store", b =>
                 {
                     b.Property<Guid>("Id")
@@ -75,6 +470,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                     b.Property<DateTimeOffset>("ConnectedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("connected_at");
+
+                    b.Property<string>("ConnectionError")
+                        .HasColumnType("text")
+                        .HasColumnName("connection_error");
 
                     b.Property<string>("Currency")
                         .IsRequired()
@@ -165,6 +564,89 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                     b.ToTable("store_members", (string)null);
                 });
 
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.SyncRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("CheckpointCursor")
+                        .HasColumnType("text")
+                        .HasColumnName("checkpoint_cursor");
+
+                    b.Property<string>("CheckpointKind")
+                        .HasColumnType("text")
+                        .HasColumnName("checkpoint_kind");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<int>("FetchedAbandonedCheckouts")
+                        .HasColumnType("integer")
+                        .HasColumnName("fetched_abandoned_checkouts");
+
+                    b.Property<int>("FetchedCustomers")
+                        .HasColumnType("integer")
+                        .HasColumnName("fetched_customers");
+
+                    b.Property<int>("FetchedOrders")
+                        .HasColumnType("integer")
+                        .HasColumnName("fetched_orders");
+
+                    b.Property<int>("FetchedProducts")
+                        .HasColumnType("integer")
+                        .HasColumnName("fetched_products");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("mode");
+
+                    b.Property<int>("PagesFetched")
+                        .HasColumnType("integer")
+                        .HasColumnName("pages_fetched");
+
+                    b.Property<DateTimeOffset>("QueuedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("queued_at");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("status");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<DateTimeOffset?>("UpdatedSince")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_since");
+
+                    b.HasKey("Id")
+                        .HasName("pk_sync_runs");
+
+                    b.HasIndex("TenantId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_sync_runs_one_active")
+                        .HasFilter("status IN ('queued', 'running')");
+
+                    b.HasIndex("TenantId", "QueuedAt")
+                        .HasDatabaseName("ix_sync_runs_tenant_id_queued_at");
+
+                    b.ToTable("sync_runs", (string)null);
+                });
+
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.User", b =>
                 {
                     b.Property<Guid>("Id")
@@ -201,6 +683,86 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopCheckout", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_checkouts_stores_tenant_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopCustomer", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_customers_stores_tenant_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopOrder", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_orders_stores_tenant_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopOrderLine", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_order_lines_stores_tenant_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopProduct", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_products_stores_tenant_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopProductVariant", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_product_variants_stores_tenant_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopRefund", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_refunds_stores_tenant_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopRefundLine", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_refund_lines_stores_tenant_id");
+                });
+
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.StoreCredential", b =>
                 {
                     b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
@@ -226,6 +788,16 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_store_members_users_user_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.SyncRun", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_sync_runs_stores_tenant_id");
                 });
 
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.Store", b =>

@@ -1,0 +1,240 @@
+using System.Globalization;
+using Alba;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Xeno.ShopifyServer;
+using Xeno.ShopifyServer.Model;
+using Xeno.Web.Features.Sync;
+using Xeno.Web.Infrastructure.Database;
+using Xeno.Web.Infrastructure.Tenancy;
+using Xeno.Web.Tests.Infrastructure;
+
+namespace Xeno.Web.Tests.Sync;
+
+[Collection(XenoCollection.Name)]
+public sealed class SyncTests(XenoFixture fixture)
+{
+    private IAlbaHost Host => fixture.Host;
+
+    private (Shop Shop, string Token) GeneratedShop(int seed, int orders)
+    {
+        var domain = $"gen-{Guid.NewGuid():N}"[..16] + ".myshopify.com";
+        var shop = ShopGenerator.Generate(seed, orders, new ShopGeneratorOptions { Domain = domain, Name = $"Generated {seed}" });
+        var token = "shpat_" + Guid.NewGuid().ToString("N");
+        fixture.Shopify.State.AddShop(shop, token);
+        return (shop, token);
+    }
+
+    private async Task<GetSyncStatus.Response> WaitForSyncAsync(string apiToken, Guid storeId, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(8));
+        while (true)
+        {
+            var result = await Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{storeId}/sync"); s.WithBearerToken(apiToken); });
+            var status = (await result.ReadAsJsonAsync<GetSyncStatus.Response>())!;
+            if (status.State is "idle" or "failed" && status.LastRun is not null) return status;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The sync did not end: {status.State}");
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>The sums every metric is built from, computed from the Shopify server's own records.</summary>
+    private static string Expected(Shop shop)
+    {
+        var orders = shop.Orders;
+        var lines = orders.SelectMany(o => o.LineItems).ToList();
+        var refunds = orders.SelectMany(o => o.Refunds).ToList();
+        var refundLines = refunds.SelectMany(r => r.RefundLineItems).ToList();
+        var refundShipping = refunds.SelectMany(r => r.RefundShippingLines).ToList();
+        return string.Join("|", new object[]
+        {
+            shop.Products.Count, shop.Customers.Count, orders.Count, lines.Count, refunds.Count, shop.AbandonedCheckouts.Count,
+            orders.Count(o => o.Test), orders.Count(o => o.CancelledAt != null), orders.Count(o => o.Customer == null),
+            orders.Sum(o => o.TotalPriceSet.ShopAmount), orders.Sum(o => o.TotalShippingPriceSet.ShopAmount),
+            orders.Sum(o => o.TotalTaxSet.ShopAmount),
+            lines.Sum(l => l.OriginalUnitPriceSet.ShopAmount * l.Quantity), lines.Sum(l => l.Quantity),
+            lines.Sum(l => l.DiscountAllocations.Sum(d => d.AllocatedAmountSet.ShopAmount)),
+            lines.Where(l => l.IsGiftCard).Sum(l => l.OriginalUnitPriceSet.ShopAmount * l.Quantity),
+            refundLines.Sum(r => r.SubtotalSet.ShopAmount), refundLines.Sum(r => r.TotalTaxSet.ShopAmount), refundLines.Sum(r => r.Quantity),
+            refundShipping.Sum(r => r.SubtotalAmountSet.ShopAmount), refundShipping.Sum(r => r.TaxAmountSet.ShopAmount),
+            shop.AbandonedCheckouts.Sum(c => c.TotalPriceSet.ShopAmount), shop.AbandonedCheckouts.Count(c => c.CompletedAt != null),
+            shop.Customers.Count(c => c.Statistics?.RfmGroup != null),
+        }.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>The same sums over what Xeno stored, read in SQL as the owner with the tenant set.</summary>
+    private async Task<string> StoredAsync(Guid storeId)
+    {
+        await using var conn = new NpgsqlConnection(fixture.OwnerConnectionString);
+        await conn.OpenAsync();
+        await using (var set = new NpgsqlCommand("SELECT set_config('app.tenant_id', @t, false)", conn))
+        {
+            set.Parameters.AddWithValue("t", storeId.ToString());
+            await set.ExecuteNonQueryAsync();
+        }
+        await using var cmd = new NpgsqlCommand("""
+            SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),
+                   (SELECT count(*) FROM order_lines), (SELECT count(*) FROM refunds), (SELECT count(*) FROM checkouts),
+                   (SELECT count(*) FROM orders WHERE test), (SELECT count(*) FROM orders WHERE cancelled_at IS NOT NULL),
+                   (SELECT count(*) FROM orders WHERE customer_id IS NULL),
+                   (SELECT coalesce(sum(total_price), 0) FROM orders), (SELECT coalesce(sum(shipping_price), 0) FROM orders),
+                   (SELECT coalesce(sum(total_tax), 0) FROM orders),
+                   (SELECT coalesce(sum(original_unit_price * quantity), 0) FROM order_lines), (SELECT coalesce(sum(quantity), 0) FROM order_lines),
+                   (SELECT coalesce(sum(discount_allocated), 0) FROM order_lines),
+                   (SELECT coalesce(sum(original_unit_price * quantity), 0) FROM order_lines WHERE is_gift_card),
+                   (SELECT coalesce(sum(subtotal), 0) FROM refund_lines), (SELECT coalesce(sum(total_tax), 0) FROM refund_lines),
+                   (SELECT coalesce(sum(quantity), 0) FROM refund_lines),
+                   (SELECT coalesce(sum(shipping_refunded), 0) FROM refunds), (SELECT coalesce(sum(shipping_tax_refunded), 0) FROM refunds),
+                   (SELECT coalesce(sum(total_price), 0) FROM checkouts), (SELECT count(*) FROM checkouts WHERE completed_at IS NOT NULL),
+                   (SELECT count(*) FROM customers WHERE rfm_group IS NOT NULL)
+            """, conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return string.Join("|", Enumerable.Range(0, reader.FieldCount)
+            .Select(i => reader.GetValue(i) switch { decimal d => d.ToString(CultureInfo.InvariantCulture), var v => Convert.ToString(v, CultureInfo.InvariantCulture) }));
+    }
+
+    [Fact]
+    public async Task a_full_sync_of_a_2000_order_shop_stores_exactly_the_shops_records()
+    {
+        var (shop, shopToken) = GeneratedShop(seed: 11, orders: 2000);
+        shop.RateLimit.Configure(1_000_000, 1_000_000); // this test is about completeness, not the rate limit
+        var (_, token) = await fixture.RegisterAsync();
+        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
+
+        var status = await WaitForSyncAsync(token, store.Id);
+        Assert.Equal("idle", status.State);
+        Assert.Equal("succeeded", status.LastRun!.Status);
+        Assert.Equal("full", status.LastRun.Mode);
+        Assert.Equal(2000, shop.Orders.Count);
+        Assert.Equal(shop.Orders.Count, status.LastRun.Fetched.Orders);
+        Assert.Equal(shop.Orders.Count, status.Totals.Orders);
+        Assert.Equal(Expected(shop), await StoredAsync(store.Id));
+    }
+
+    [Fact]
+    public async Task an_incremental_sync_fetches_only_what_changed()
+    {
+        var (shop, shopToken) = GeneratedShop(seed: 12, orders: 300);
+        shop.RateLimit.Configure(1_000_000, 1_000_000);
+        var (_, token) = await fixture.RegisterAsync();
+        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
+        await WaitForSyncAsync(token, store.Id);
+        var pagesBefore = shop.Requests["orders"];
+
+        var customer = shop.Customers.First(c => c.Id > 0);
+        shop.PlaceOrder(new NewOrder { Customer = customer });
+        shop.PlaceOrder(new NewOrder());
+        var refunded = shop.Orders.First(o => o.CancelledAt == null && o.Refunds.Count == 0 && !o.Test);
+        shop.AddRefund(refunded.Id, quantity: 1, refundShipping: true);
+
+        var queued = await Host.Scenario(s =>
+        {
+            s.Post.Json(new { mode = "incremental" }).ToUrl($"/api/v1/stores/{store.Id}/sync");
+            s.WithBearerToken(token);
+            s.StatusCodeShouldBe(202);
+        });
+        var status = await WaitForSyncAsync(token, store.Id);
+        Assert.Equal("incremental", status.LastRun!.Mode);
+        Assert.Equal("succeeded", status.LastRun.Status);
+        Assert.Equal(3, status.LastRun.Fetched.Orders); // two new orders and the refunded one
+        Assert.True(shop.Requests["orders"] - pagesBefore <= 2);
+        Assert.Equal(Expected(shop), await StoredAsync(store.Id));
+    }
+
+    [Fact]
+    public async Task a_second_sync_request_while_one_is_active_answers_the_same_run()
+    {
+        var (shop, shopToken) = GeneratedShop(seed: 13, orders: 200);
+        shop.Faults.Latency = TimeSpan.FromMilliseconds(50); // keeps the first run busy long enough
+        var (_, token) = await fixture.RegisterAsync();
+        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
+
+        var ids = new List<Guid>();
+        foreach (var _ in Enumerable.Range(0, 3))
+        {
+            var result = await Host.Scenario(s => { s.Post.Url($"/api/v1/stores/{store.Id}/sync"); s.WithBearerToken(token); s.StatusCodeShouldBe(202); });
+            ids.Add((await result.ReadAsJsonAsync<QueueSync.Response>())!.RunId);
+        }
+        Assert.Single(ids.Distinct());
+        shop.Faults.Latency = TimeSpan.Zero;
+        await WaitForSyncAsync(token, store.Id);
+    }
+
+    [Fact]
+    public async Task a_bad_sync_mode_answers_400()
+    {
+        var (_, token) = await fixture.RegisterAsync();
+        var (domain, shopToken) = fixture.NewShop();
+        var store = await fixture.ConnectStoreAsync(token, domain, shopToken);
+        await Host.Scenario(s =>
+        {
+            s.Post.Json(new { mode = "everything" }).ToUrl($"/api/v1/stores/{store.Id}/sync");
+            s.WithBearerToken(token);
+            s.StatusCodeShouldBe(400);
+        });
+    }
+
+    [Fact]
+    public async Task a_worker_stopped_mid_sync_resumes_from_its_checkpoint()
+    {
+        var (shop, shopToken) = GeneratedShop(seed: 14, orders: 400);
+        shop.RateLimit.Configure(1_000_000, 1_000_000);
+        var (_, token) = await fixture.RegisterAsync();
+        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
+        await WaitForSyncAsync(token, store.Id); // the full sync that connecting queues
+        var freshRunPages = shop.Requests["orders"];
+
+        // A run whose job is not queued: this test plays the worker, and is killed after 30 order pages.
+        var runId = Guid.CreateVersion7();
+        await using (var scope = Host.Services.CreateAsyncScope())
+        {
+            scope.ServiceProvider.GetRequiredService<TenantContext>().Set(store.Id);
+            var db = scope.ServiceProvider.GetRequiredService<XenoDb>();
+            db.SyncRuns.Add(new SyncRun { Id = runId, Mode = "full", Status = "queued", QueuedAt = DateTimeOffset.UtcNow });
+            await db.SaveChangesAsync();
+        }
+        var before = shop.Requests["orders"];
+        using var killed = new CancellationTokenSource();
+        var watcher = Task.Run(async () =>
+        {
+            while (shop.Requests["orders"] - before < 30) await Task.Delay(2);
+            await killed.CancelAsync();
+        });
+        await using (var scope = Host.Services.CreateAsyncScope())
+        {
+            var job = scope.ServiceProvider.GetRequiredService<SyncJob>();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => job.RunAsync(store.Id, runId, killed.Token));
+        }
+        await watcher;
+
+        var resumedFrom = shop.Requests["orders"];
+        await using (var scope = Host.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<SyncJob>().RunAsync(store.Id, runId, CancellationToken.None);
+        }
+        var resumedPages = shop.Requests["orders"] - resumedFrom;
+        Assert.True(resumedPages < freshRunPages, $"resumed run fetched {resumedPages} order pages, a fresh one {freshRunPages}");
+        Assert.True(resumedPages <= freshRunPages - 28, $"resumed run fetched {resumedPages} order pages, a fresh one {freshRunPages}");
+
+        var status = await WaitForSyncAsync(token, store.Id);
+        Assert.Equal(runId, status.LastRun!.RunId);
+        Assert.Equal("succeeded", status.LastRun.Status);
+        Assert.Equal(Expected(shop), await StoredAsync(store.Id));
+    }
+
+    [Fact]
+    public async Task a_token_shopify_refuses_fails_the_sync_with_a_clear_message_and_no_retry_storm()
+    {
+        var (shop, shopToken) = GeneratedShop(seed: 15, orders: 50);
+        var (_, token) = await fixture.RegisterAsync();
+        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
+        await WaitForSyncAsync(token, store.Id);
+
+        fixture.Shopify.State.RevokeToken(shop.MyshopifyDomain, shopToken);
+        await Host.Scenario(s => { s.Post.Url($"/api/v1/stores/{store.Id}/sync"); s.WithBearerToken(token); s.StatusCodeShouldBe(202); });
+        var status = await WaitForSyncAsync(token, store.Id);
+        Assert.Equal("failed", status.State);
+        Assert.Contains("Reconnect", status.LastRun!.Error);
+    }
+}

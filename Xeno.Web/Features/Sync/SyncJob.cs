@@ -1,0 +1,181 @@
+using System.Text.Json.Nodes;
+using Hangfire;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+using Xeno.Web.Features.Stores;
+using Xeno.Web.Infrastructure.Database;
+using Xeno.Web.Infrastructure.Ingestion;
+using Xeno.Web.Infrastructure.Shopify;
+using Xeno.Web.Infrastructure.Tenancy;
+
+namespace Xeno.Web.Features.Sync;
+
+/// <summary>
+/// Pulls a store's products, customers, orders and abandoned checkouts from the Admin API, a page at
+/// a time. Each page is written together with the run's checkpoint (the cursor after it) in one
+/// transaction, so a worker killed mid-sync resumes after the last stored page when Hangfire runs the
+/// job again, and no page is ever counted without being stored.
+/// </summary>
+public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shopify, IDataProtectionProvider protection,
+    TimeProvider clock, ILogger<SyncJob> logger)
+{
+    public static readonly string[] Kinds = ["products", "customers", "orders", "abandonedCheckouts"];
+    private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(5);
+
+    [Queue("sync")]
+    [AutomaticRetry(Attempts = 0)] // a failed run is recorded as failed; the next run (cron or "Sync now") starts anew
+    public async Task RunAsync(Guid storeId, Guid runId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().Set(storeId);
+        var db = scope.ServiceProvider.GetRequiredService<XenoDb>();
+
+        var run = await db.SyncRuns.FirstOrDefaultAsync(r => r.Id == runId, ct);
+        if (run is null || run.Status is "succeeded" or "failed") return; // already finished: a repeated job does nothing
+        var store = await db.Stores.AsNoTracking().FirstOrDefaultAsync(s => s.Id == storeId, ct);
+        var credential = await db.StoreCredentials.AsNoTracking().FirstOrDefaultAsync(ct);
+        if (store is null || credential is null) { await FinishAsync(db, run, "failed", "The store was disconnected.", ct); return; }
+
+        if (run.Status == "queued")
+        {
+            run.Status = "running";
+            run.StartedAt = clock.GetUtcNow();
+            await db.SaveChangesAsync(ct);
+        }
+        var token = protection.CreateProtector(ConnectStore.TokenPurpose).Unprotect(credential.EncryptedAccessToken);
+        try
+        {
+            var start = run.CheckpointKind is null ? 0 : Array.IndexOf(Kinds, run.CheckpointKind);
+            for (var k = Math.Max(start, 0); k < Kinds.Length; k++)
+                await SyncKindAsync(db, run, store.ShopDomain, token, Kinds[k], k == start ? run.CheckpointCursor : null, ct);
+            await FinishAsync(db, run, "succeeded", null, ct);
+            await db.Stores.Where(s => s.Id == storeId)
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSyncedAt, run.FinishedAt).SetProperty(x => x.ConnectionError, (string?)null), ct);
+            logger.LogInformation("Sync {RunId} of store {StoreId} succeeded: {Orders} orders, {Customers} customers",
+                run.Id, storeId, run.FetchedOrders, run.FetchedCustomers);
+        }
+        catch (ShopifyAuthException e)
+        {
+            await db.Stores.Where(s => s.Id == storeId).ExecuteUpdateAsync(s => s.SetProperty(x => x.ConnectionError, e.Message), ct);
+            await FinishAsync(db, run, "failed", e.Message, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A killed or cancelled worker leaves the run "running" with its checkpoint, to be resumed.
+            logger.LogWarning(e, "Sync {RunId} of store {StoreId} failed", run.Id, storeId);
+            await FinishAsync(db, run, "failed", MerchantMessage(e), ct);
+        }
+    }
+
+    private async Task SyncKindAsync(XenoDb db, SyncRun run, string shop, string token, string kind, string? cursor, CancellationToken ct)
+    {
+        var (document, pageSize) = kind switch
+        {
+            "products" => (ShopifyQueries.Products, 25),
+            "customers" => (ShopifyQueries.Customers, 100),
+            "orders" => (ShopifyQueries.Orders, ShopifyQueries.OrdersPageSize),
+            _ => (ShopifyQueries.AbandonedCheckouts, 100),
+        };
+        // Overlap a few minutes: records updated while the previous run read are fetched again.
+        var filter = run.UpdatedSince is { } since ? $"updated_at:>='{(since - Overlap).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}'" : null;
+        while (true)
+        {
+            var data = await shopify.QueryAsync(shop, token, document, new { first = pageSize, after = cursor, query = filter }, ct);
+            var connection = data[kind] ?? throw new ShopifyApiException($"Shopify answered without {kind}.");
+            var nodes = GraphQlMapping.Nodes(connection).ToList();
+            var pageInfo = connection["pageInfo"];
+            var hasNext = pageInfo?["hasNextPage"]?.GetValue<bool>() == true;
+            var nextCursor = pageInfo?["endCursor"]?.GetValue<string>();
+
+            OrderBatch? orders = null;
+            if (kind == "orders")
+            {
+                orders = new OrderBatch();
+                foreach (var node in nodes)
+                {
+                    var order = GraphQlMapping.Order(node, orders);
+                    await FetchRemainingLinesAsync(shop, token, node, order.Id, orders, ct);
+                }
+            }
+
+            await StorePageAsync(db, run, kind, nodes, orders, hasNext ? nextCursor : null, hasNext, ct);
+            if (!hasNext) return;
+            cursor = nextCursor;
+        }
+    }
+
+    private async Task FetchRemainingLinesAsync(string shop, string token, JsonNode order, long orderId, OrderBatch batch, CancellationToken ct)
+    {
+        var page = order["lineItems"]?["pageInfo"];
+        while (page?["hasNextPage"]?.GetValue<bool>() == true)
+        {
+            var data = await shopify.QueryAsync(shop, token, ShopifyQueries.OrderLineItems,
+                new { id = ShopifyIds.ToGid("Order", orderId), after = page["endCursor"]?.GetValue<string>() }, ct);
+            var lines = data["order"]?["lineItems"];
+            foreach (var line in GraphQlMapping.Nodes(lines)) batch.Lines.Add(GraphQlMapping.LineItem(line, orderId));
+            page = lines?["pageInfo"];
+        }
+    }
+
+    private static async Task StorePageAsync(XenoDb db, SyncRun run, string kind, List<JsonNode> nodes, OrderBatch? orders,
+        string? nextCursor, bool hasNext, CancellationToken ct)
+    {
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            var writer = new ShopDataWriter(connection, (NpgsqlTransaction)tx.GetDbTransaction(), run.TenantId);
+            switch (kind)
+            {
+                case "products":
+                    var products = new ProductBatch();
+                    foreach (var n in nodes) GraphQlMapping.Product(n, products);
+                    await writer.UpsertProductsAsync(products, ct);
+                    run.FetchedProducts += nodes.Count;
+                    break;
+                case "customers":
+                    await writer.UpsertCustomersAsync(nodes.Select(GraphQlMapping.Customer).ToList(), ct);
+                    run.FetchedCustomers += nodes.Count;
+                    break;
+                case "orders":
+                    await writer.UpsertOrdersAsync(orders!, ct);
+                    run.FetchedOrders += nodes.Count;
+                    break;
+                default:
+                    await writer.UpsertCheckoutsAsync(nodes.Select(GraphQlMapping.Checkout).ToList(), ct);
+                    run.FetchedAbandonedCheckouts += nodes.Count;
+                    break;
+            }
+            run.PagesFetched++;
+            // The checkpoint names where to go on: the next page of this kind, or the start of the next kind.
+            var next = Array.IndexOf(Kinds, kind) + 1;
+            run.CheckpointKind = hasNext ? kind : next < Kinds.Length ? Kinds[next] : null;
+            run.CheckpointCursor = hasNext ? nextCursor : null;
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task FinishAsync(XenoDb db, SyncRun run, string status, string? error, CancellationToken ct)
+    {
+        run.Status = status;
+        run.Error = error;
+        run.FinishedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+    }
+
+    private static string MerchantMessage(Exception e) => e switch
+    {
+        ShopifyApiException api => api.Message,
+        HttpRequestException or TimeoutException => "Xeno could not reach Shopify. The next sync will try again.",
+        NotSupportedException ns => ns.Message,
+        _ => "The sync stopped on an unexpected error. The next sync will try again.",
+    };
+}

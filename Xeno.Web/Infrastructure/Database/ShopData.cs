@@ -1,0 +1,139 @@
+using Xeno.Web.Infrastructure.Tenancy;
+
+namespace Xeno.Web.Infrastructure.Database;
+
+// What Xeno keeps of a store's Shopify data: exactly the fields METRICS.md needs, in shop money.
+// Ids are Shopify's numeric ids (bigint: they exceed 2^53), money is numeric, times timestamptz.
+// Every table is tenant-owned, keyed (tenant_id, id) so that each index leads with the tenant.
+// ShopifyUpdatedAt guards every upsert: an older version never overwrites a newer one.
+
+public sealed class ShopProduct : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public long Id { get; set; }
+    public required string Title { get; set; }
+    public string? Status { get; set; }
+    public DateTimeOffset? CreatedAt { get; set; }
+    public DateTimeOffset ShopifyUpdatedAt { get; set; }
+    public DateTimeOffset? DeletedAt { get; set; }
+}
+
+public sealed class ShopProductVariant : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public long Id { get; set; }
+    public long ProductId { get; set; }
+    public string? Title { get; set; }
+    public string? Sku { get; set; }
+    public decimal? Price { get; set; }
+}
+
+public sealed class ShopCustomer : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public long Id { get; set; }
+    public string? FirstName { get; set; }
+    public string? LastName { get; set; }
+    public string? Email { get; set; }
+    public string? Phone { get; set; }
+    public string? RfmGroup { get; set; }
+    public DateTimeOffset? CreatedAt { get; set; }
+    public DateTimeOffset ShopifyUpdatedAt { get; set; }
+    public DateTimeOffset? DeletedAt { get; set; }
+    public DateTimeOffset? RedactedAt { get; set; }
+}
+
+public sealed class ShopOrder : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public long Id { get; set; }
+    public string? Name { get; set; }
+    public long? CustomerId { get; set; }
+    public DateTimeOffset ProcessedAt { get; set; }
+    public DateTimeOffset? CreatedAt { get; set; }
+    public DateTimeOffset? CancelledAt { get; set; }
+    public bool Test { get; set; }
+    public string? Currency { get; set; }
+    public string? PresentmentCurrency { get; set; }
+    public decimal TotalPrice { get; set; }
+    public decimal CurrentTotalPrice { get; set; }
+    public decimal TotalPricePresentment { get; set; }
+    public decimal ShippingPrice { get; set; }
+    public decimal TotalTax { get; set; }
+    public decimal TotalDiscounts { get; set; }
+    public string? CheckoutToken { get; set; }
+    public DateTimeOffset ShopifyUpdatedAt { get; set; }
+    public DateTimeOffset? DeletedAt { get; set; }
+}
+
+public sealed class ShopOrderLine : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public long Id { get; set; }
+    public long OrderId { get; set; }
+    public long? ProductId { get; set; }
+    public long? VariantId { get; set; }
+    public string? Title { get; set; }
+    public int Quantity { get; set; }
+    public decimal OriginalUnitPrice { get; set; }
+    /// <summary>Σ of the line's discount allocations, shop money.</summary>
+    public decimal DiscountAllocated { get; set; }
+    public bool IsGiftCard { get; set; }
+}
+
+public sealed class ShopRefund : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public long Id { get; set; }
+    public long OrderId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public decimal ShippingRefunded { get; set; }
+    public decimal ShippingTaxRefunded { get; set; }
+}
+
+public sealed class ShopRefundLine : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public long RefundId { get; set; }
+    public long LineItemId { get; set; }
+    public long OrderId { get; set; }
+    public int Quantity { get; set; }
+    public decimal Subtotal { get; set; }
+    public decimal TotalTax { get; set; }
+}
+
+public sealed class ShopCheckout : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public long Id { get; set; }
+    public string? Token { get; set; }
+    public long? CustomerId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+    public decimal TotalPrice { get; set; }
+    public DateTimeOffset ShopifyUpdatedAt { get; set; }
+    public DateTimeOffset? DeletedAt { get; set; }
+}
+
+/// <summary>One sync of one store: what it fetched, where it stands (its checkpoint), how it ended.</summary>
+public sealed class SyncRun : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public Guid Id { get; set; }
+    public required string Mode { get; set; }
+    public required string Status { get; set; }
+    public DateTimeOffset QueuedAt { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    /// <summary>Incremental runs fetch what changed at or after this instant.</summary>
+    public DateTimeOffset? UpdatedSince { get; set; }
+    /// <summary>The kind being fetched and the cursor after the last stored page: where a restarted worker resumes.</summary>
+    public string? CheckpointKind { get; set; }
+    public string? CheckpointCursor { get; set; }
+    public int FetchedProducts { get; set; }
+    public int FetchedCustomers { get; set; }
+    public int FetchedOrders { get; set; }
+    public int FetchedAbandonedCheckouts { get; set; }
+    public int PagesFetched { get; set; }
+    public string? Error { get; set; }
+}

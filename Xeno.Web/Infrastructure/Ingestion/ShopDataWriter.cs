@@ -1,0 +1,220 @@
+using Npgsql;
+using NpgsqlTypes;
+using Xeno.Web.Infrastructure.Database;
+
+namespace Xeno.Web.Infrastructure.Ingestion;
+
+/// <summary>
+/// Writes batches of Shopify rows as set-based upserts: each table gets one statement per batch,
+/// its rows passed as arrays and expanded with unnest, so a page costs a few round trips whatever
+/// its size. A row whose stored version is newer (by Shopify's updatedAt) is left as it is, so late
+/// or repeated data never overwrites newer data, and writing the same batch twice changes nothing.
+/// </summary>
+public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid tenantId)
+{
+    public async Task<int> UpsertProductsAsync(ProductBatch batch, CancellationToken ct)
+    {
+        var p = batch.Products;
+        if (p.Count == 0) return 0;
+        var accepted = await ReadIdsAsync(Command("""
+            INSERT INTO products (tenant_id, id, title, status, created_at, shopify_updated_at)
+            SELECT @tenant, * FROM unnest(@id, @title, @status, @created, @updated)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET
+              title = excluded.title, status = excluded.status, created_at = excluded.created_at,
+              shopify_updated_at = excluded.shopify_updated_at, deleted_at = NULL
+            WHERE products.shopify_updated_at <= excluded.shopify_updated_at
+            RETURNING id
+            """,
+            ("id", p.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
+            ("title", p.Select(x => x.Title).ToArray(), NpgsqlDbType.Text),
+            ("status", p.Select(x => x.Status).ToArray(), NpgsqlDbType.Text),
+            ("created", p.Select(x => Utc(x.CreatedAt)).ToArray(), NpgsqlDbType.TimestampTz),
+            ("updated", p.Select(x => Utc(x.ShopifyUpdatedAt)).ToArray(), NpgsqlDbType.TimestampTz)), ct);
+
+        var variants = batch.Variants.Where(v => accepted.Contains(v.ProductId)).ToList();
+        await using var children = new NpgsqlBatch(connection, transaction);
+        children.BatchCommands.Add(BatchCommand("DELETE FROM product_variants WHERE tenant_id = @tenant AND product_id = ANY(@ids)",
+            ("ids", accepted.ToArray(), NpgsqlDbType.Bigint)));
+        children.BatchCommands.Add(BatchCommand("""
+            INSERT INTO product_variants (tenant_id, id, product_id, title, sku, price)
+            SELECT @tenant, * FROM unnest(@id, @product, @title, @sku, @price)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET product_id = excluded.product_id, title = excluded.title, sku = excluded.sku, price = excluded.price
+            """,
+            ("id", variants.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
+            ("product", variants.Select(x => x.ProductId).ToArray(), NpgsqlDbType.Bigint),
+            ("title", variants.Select(x => x.Title).ToArray(), NpgsqlDbType.Text),
+            ("sku", variants.Select(x => x.Sku).ToArray(), NpgsqlDbType.Text),
+            ("price", variants.Select(x => x.Price).ToArray(), NpgsqlDbType.Numeric)));
+        await children.ExecuteNonQueryAsync(ct);
+        return accepted.Count;
+    }
+
+    public async Task<int> UpsertCustomersAsync(IReadOnlyList<ShopCustomer> c, CancellationToken ct)
+    {
+        if (c.Count == 0) return 0;
+        // A redacted customer keeps no personal data, whatever a later sync brings.
+        var accepted = await ReadIdsAsync(Command("""
+            INSERT INTO customers (tenant_id, id, first_name, last_name, email, phone, rfm_group, created_at, shopify_updated_at)
+            SELECT @tenant, * FROM unnest(@id, @first, @last, @email, @phone, @rfm, @created, @updated)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET
+              first_name = CASE WHEN customers.redacted_at IS NULL THEN excluded.first_name END,
+              last_name = CASE WHEN customers.redacted_at IS NULL THEN excluded.last_name END,
+              email = CASE WHEN customers.redacted_at IS NULL THEN excluded.email END,
+              phone = CASE WHEN customers.redacted_at IS NULL THEN excluded.phone END,
+              rfm_group = excluded.rfm_group, created_at = excluded.created_at, shopify_updated_at = excluded.shopify_updated_at
+            WHERE customers.shopify_updated_at <= excluded.shopify_updated_at
+            RETURNING id
+            """,
+            ("id", c.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
+            ("first", c.Select(x => x.FirstName).ToArray(), NpgsqlDbType.Text),
+            ("last", c.Select(x => x.LastName).ToArray(), NpgsqlDbType.Text),
+            ("email", c.Select(x => x.Email).ToArray(), NpgsqlDbType.Text),
+            ("phone", c.Select(x => x.Phone).ToArray(), NpgsqlDbType.Text),
+            ("rfm", c.Select(x => x.RfmGroup).ToArray(), NpgsqlDbType.Text),
+            ("created", c.Select(x => Utc(x.CreatedAt)).ToArray(), NpgsqlDbType.TimestampTz),
+            ("updated", c.Select(x => Utc(x.ShopifyUpdatedAt)).ToArray(), NpgsqlDbType.TimestampTz)), ct);
+        return accepted.Count;
+    }
+
+    public async Task<int> UpsertCheckoutsAsync(IReadOnlyList<ShopCheckout> c, CancellationToken ct)
+    {
+        if (c.Count == 0) return 0;
+        var accepted = await ReadIdsAsync(Command("""
+            INSERT INTO checkouts (tenant_id, id, token, customer_id, created_at, completed_at, total_price, shopify_updated_at)
+            SELECT @tenant, * FROM unnest(@id, @token, @customer, @created, @completed, @total, @updated)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET
+              token = COALESCE(excluded.token, checkouts.token), customer_id = excluded.customer_id,
+              created_at = excluded.created_at, completed_at = COALESCE(excluded.completed_at, checkouts.completed_at),
+              total_price = excluded.total_price, shopify_updated_at = excluded.shopify_updated_at
+            WHERE checkouts.shopify_updated_at <= excluded.shopify_updated_at
+            RETURNING id
+            """,
+            ("id", c.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
+            ("token", c.Select(x => x.Token).ToArray(), NpgsqlDbType.Text),
+            ("customer", c.Select(x => x.CustomerId).ToArray(), NpgsqlDbType.Bigint),
+            ("created", c.Select(x => Utc(x.CreatedAt)).ToArray(), NpgsqlDbType.TimestampTz),
+            ("completed", c.Select(x => Utc(x.CompletedAt)).ToArray(), NpgsqlDbType.TimestampTz),
+            ("total", c.Select(x => x.TotalPrice).ToArray(), NpgsqlDbType.Numeric),
+            ("updated", c.Select(x => Utc(x.ShopifyUpdatedAt)).ToArray(), NpgsqlDbType.TimestampTz)), ct);
+        return accepted.Count;
+    }
+
+    /// <summary>Upserts orders; an order that is taken replaces its lines and refunds whole.</summary>
+    public async Task<int> UpsertOrdersAsync(OrderBatch batch, CancellationToken ct)
+    {
+        var o = batch.Orders;
+        if (o.Count == 0) return 0;
+        var accepted = await ReadIdsAsync(Command("""
+            INSERT INTO orders (tenant_id, id, name, customer_id, processed_at, created_at, cancelled_at, test, currency,
+              presentment_currency, total_price, current_total_price, total_price_presentment, shipping_price, total_tax,
+              total_discounts, checkout_token, shopify_updated_at)
+            SELECT @tenant, * FROM unnest(@id, @name, @customer, @processed, @created, @cancelled, @test, @currency,
+              @presentment, @total, @current, @totalp, @shipping, @tax, @discounts, @token, @updated)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET
+              name = excluded.name, customer_id = excluded.customer_id, processed_at = excluded.processed_at,
+              created_at = excluded.created_at, cancelled_at = excluded.cancelled_at, test = excluded.test,
+              currency = excluded.currency, presentment_currency = excluded.presentment_currency,
+              total_price = excluded.total_price, current_total_price = excluded.current_total_price,
+              total_price_presentment = excluded.total_price_presentment, shipping_price = excluded.shipping_price,
+              total_tax = excluded.total_tax, total_discounts = excluded.total_discounts,
+              checkout_token = COALESCE(excluded.checkout_token, orders.checkout_token),
+              shopify_updated_at = excluded.shopify_updated_at
+            WHERE orders.shopify_updated_at <= excluded.shopify_updated_at
+            RETURNING id
+            """,
+            ("id", o.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
+            ("name", o.Select(x => x.Name).ToArray(), NpgsqlDbType.Text),
+            ("customer", o.Select(x => x.CustomerId).ToArray(), NpgsqlDbType.Bigint),
+            ("processed", o.Select(x => Utc(x.ProcessedAt)).ToArray(), NpgsqlDbType.TimestampTz),
+            ("created", o.Select(x => Utc(x.CreatedAt)).ToArray(), NpgsqlDbType.TimestampTz),
+            ("cancelled", o.Select(x => Utc(x.CancelledAt)).ToArray(), NpgsqlDbType.TimestampTz),
+            ("test", o.Select(x => x.Test).ToArray(), NpgsqlDbType.Boolean),
+            ("currency", o.Select(x => x.Currency).ToArray(), NpgsqlDbType.Text),
+            ("presentment", o.Select(x => x.PresentmentCurrency).ToArray(), NpgsqlDbType.Text),
+            ("total", o.Select(x => x.TotalPrice).ToArray(), NpgsqlDbType.Numeric),
+            ("current", o.Select(x => x.CurrentTotalPrice).ToArray(), NpgsqlDbType.Numeric),
+            ("totalp", o.Select(x => x.TotalPricePresentment).ToArray(), NpgsqlDbType.Numeric),
+            ("shipping", o.Select(x => x.ShippingPrice).ToArray(), NpgsqlDbType.Numeric),
+            ("tax", o.Select(x => x.TotalTax).ToArray(), NpgsqlDbType.Numeric),
+            ("discounts", o.Select(x => x.TotalDiscounts).ToArray(), NpgsqlDbType.Numeric),
+            ("token", o.Select(x => x.CheckoutToken).ToArray(), NpgsqlDbType.Text),
+            ("updated", o.Select(x => Utc(x.ShopifyUpdatedAt)).ToArray(), NpgsqlDbType.TimestampTz)), ct);
+        if (accepted.Count == 0) return 0;
+
+        var lines = batch.Lines.Where(l => accepted.Contains(l.OrderId)).ToList();
+        var refunds = batch.Refunds.Where(r => accepted.Contains(r.OrderId)).ToList();
+        var refundLines = batch.RefundLines.Where(r => accepted.Contains(r.OrderId)).ToList();
+        var ids = accepted.ToArray();
+        await using var children = new NpgsqlBatch(connection, transaction);
+        children.BatchCommands.Add(BatchCommand("DELETE FROM refund_lines WHERE tenant_id = @tenant AND order_id = ANY(@ids)", ("ids", ids, NpgsqlDbType.Bigint)));
+        children.BatchCommands.Add(BatchCommand("DELETE FROM refunds WHERE tenant_id = @tenant AND order_id = ANY(@ids)", ("ids", ids, NpgsqlDbType.Bigint)));
+        children.BatchCommands.Add(BatchCommand("DELETE FROM order_lines WHERE tenant_id = @tenant AND order_id = ANY(@ids)", ("ids", ids, NpgsqlDbType.Bigint)));
+        children.BatchCommands.Add(BatchCommand("""
+            INSERT INTO order_lines (tenant_id, id, order_id, product_id, variant_id, title, quantity, original_unit_price, discount_allocated, is_gift_card)
+            SELECT @tenant, * FROM unnest(@id, @order, @product, @variant, @title, @quantity, @price, @discount, @gift)
+            """,
+            ("id", lines.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
+            ("order", lines.Select(x => x.OrderId).ToArray(), NpgsqlDbType.Bigint),
+            ("product", lines.Select(x => x.ProductId).ToArray(), NpgsqlDbType.Bigint),
+            ("variant", lines.Select(x => x.VariantId).ToArray(), NpgsqlDbType.Bigint),
+            ("title", lines.Select(x => x.Title).ToArray(), NpgsqlDbType.Text),
+            ("quantity", lines.Select(x => x.Quantity).ToArray(), NpgsqlDbType.Integer),
+            ("price", lines.Select(x => x.OriginalUnitPrice).ToArray(), NpgsqlDbType.Numeric),
+            ("discount", lines.Select(x => x.DiscountAllocated).ToArray(), NpgsqlDbType.Numeric),
+            ("gift", lines.Select(x => x.IsGiftCard).ToArray(), NpgsqlDbType.Boolean)));
+        children.BatchCommands.Add(BatchCommand("""
+            INSERT INTO refunds (tenant_id, id, order_id, created_at, shipping_refunded, shipping_tax_refunded)
+            SELECT @tenant, * FROM unnest(@id, @order, @created, @shipping, @shippingTax)
+            """,
+            ("id", refunds.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
+            ("order", refunds.Select(x => x.OrderId).ToArray(), NpgsqlDbType.Bigint),
+            ("created", refunds.Select(x => Utc(x.CreatedAt)).ToArray(), NpgsqlDbType.TimestampTz),
+            ("shipping", refunds.Select(x => x.ShippingRefunded).ToArray(), NpgsqlDbType.Numeric),
+            ("shippingTax", refunds.Select(x => x.ShippingTaxRefunded).ToArray(), NpgsqlDbType.Numeric)));
+        children.BatchCommands.Add(BatchCommand("""
+            INSERT INTO refund_lines (tenant_id, refund_id, line_item_id, order_id, quantity, subtotal, total_tax)
+            SELECT @tenant, * FROM unnest(@refund, @line, @order, @quantity, @subtotal, @tax)
+            """,
+            ("refund", refundLines.Select(x => x.RefundId).ToArray(), NpgsqlDbType.Bigint),
+            ("line", refundLines.Select(x => x.LineItemId).ToArray(), NpgsqlDbType.Bigint),
+            ("order", refundLines.Select(x => x.OrderId).ToArray(), NpgsqlDbType.Bigint),
+            ("quantity", refundLines.Select(x => x.Quantity).ToArray(), NpgsqlDbType.Integer),
+            ("subtotal", refundLines.Select(x => x.Subtotal).ToArray(), NpgsqlDbType.Numeric),
+            ("tax", refundLines.Select(x => x.TotalTax).ToArray(), NpgsqlDbType.Numeric)));
+        await children.ExecuteNonQueryAsync(ct);
+        return accepted.Count;
+    }
+
+    private NpgsqlCommand Command(string sql, params (string Name, Array Values, NpgsqlDbType Type)[] arrays)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
+        foreach (var (name, values, type) in arrays)
+            command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values });
+        return command;
+    }
+
+    private NpgsqlBatchCommand BatchCommand(string sql, params (string Name, Array Values, NpgsqlDbType Type)[] arrays)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
+        foreach (var (name, values, type) in arrays)
+            command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values });
+        return command;
+    }
+
+    private static async Task<HashSet<long>> ReadIdsAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        await using (command)
+        {
+            var ids = new HashSet<long>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) ids.Add(reader.GetInt64(0));
+            return ids;
+        }
+    }
+
+    // Npgsql writes timestamptz only from UTC values.
+    private static DateTimeOffset Utc(DateTimeOffset value) => value.ToUniversalTime();
+    private static DateTimeOffset? Utc(DateTimeOffset? value) => value?.ToUniversalTime();
+}
