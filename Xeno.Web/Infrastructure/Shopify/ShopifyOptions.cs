@@ -9,6 +9,24 @@ public sealed class ShopifyOptions
     public string ApiVersion { get; set; } = "2026-10";
     public string? ApiKey { get; set; }
     public string? ApiSecret { get; set; }
+
+    /// <summary>Tries per call when Shopify fails (5xx, timeout, dropped connection) before giving up.
+    /// Throttling has its own budget, <see cref="MaxThrottledRetries"/>: waiting out the bucket is normal work, not failure.</summary>
+    public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>Retries per call after THROTTLED or HTTP 429. High, because each one waits as long as Shopify asks;
+    /// bounded so that a shop drained by another app cannot hold a sync forever.</summary>
+    public int MaxThrottledRetries { get; set; } = 30;
+
+    /// <summary>First backoff ceiling after a failure; it doubles per failure up to <see cref="RetryMaxDelay"/>, with full jitter.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest one request may take, body included, before it counts as a failed try.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Upper bound on a 429's Retry-After, so a malformed header cannot park a sync for hours.</summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 public static partial class ShopDomain
