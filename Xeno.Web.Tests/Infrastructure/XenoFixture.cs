@@ -39,6 +39,10 @@ public sealed class XenoFixture : IAsyncLifetime
             builder.UseSetting("ConnectionStrings:Xeno", OwnerConnectionString);
             builder.UseSetting("Shopify:ApiBaseUrl", Shopify.ApiBaseUrl);
             builder.UseSetting("Demo:Enabled", "false");
+            // Shopify's faults are injected by the thousand here: retry after milliseconds, not seconds.
+            builder.UseSetting("Shopify:RetryBaseDelay", "00:00:00.010");
+            builder.UseSetting("Shopify:RetryMaxDelay", "00:00:00.200");
+            builder.UseSetting("Shopify:AttemptTimeout", "00:00:05");
         });
     }
 

@@ -22,6 +22,8 @@ public sealed class SyncTests(XenoFixture fixture)
         var shop = ShopGenerator.Generate(seed, orders, new ShopGeneratorOptions { Domain = domain, Name = $"Generated {seed}" });
         var token = "shpat_" + Guid.NewGuid().ToString("N");
         fixture.Shopify.State.AddShop(shop, token);
+        // Generous unless a test is about the rate limit: Standard's 100 points/s would make every test slow.
+        shop.RateLimit.Configure(1_000_000, 1_000_000);
         return (shop, token);
     }
 
@@ -98,12 +100,11 @@ public sealed class SyncTests(XenoFixture fixture)
     public async Task a_full_sync_of_a_2000_order_shop_stores_exactly_the_shops_records()
     {
         var (shop, shopToken) = GeneratedShop(seed: 11, orders: 2000);
-        shop.RateLimit.Configure(1_000_000, 1_000_000); // this test is about completeness, not the rate limit
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
 
         var status = await WaitForSyncAsync(token, store.Id);
-        Assert.Equal("idle", status.State);
+        Assert.True(status.State == "idle", status.LastRun?.Error);
         Assert.Equal("succeeded", status.LastRun!.Status);
         Assert.Equal("full", status.LastRun.Mode);
         Assert.Equal(2000, shop.Orders.Count);
@@ -113,10 +114,32 @@ public sealed class SyncTests(XenoFixture fixture)
     }
 
     [Fact]
+    public async Task the_same_sync_under_20_percent_faults_and_a_tight_rate_limit_ends_with_the_same_data()
+    {
+        var (shop, shopToken) = GeneratedShop(seed: 11, orders: 2000);
+        // The bucket holds about one orders page, so the client has to wait ahead of nearly every request.
+        shop.RateLimit.Configure(maximumAvailable: 1000, restoreRate: 10_000);
+        shop.Faults.Reset(seed: 20);
+        shop.Faults.Http500Probability = 0.04;
+        shop.Faults.Http502Probability = 0.03;
+        shop.Faults.Http503Probability = 0.03;
+        shop.Faults.Http429Probability = 0.03;
+        shop.Faults.ThrottledProbability = 0.04;
+        shop.Faults.DropConnectionProbability = 0.03;
+        shop.Faults.RetryAfterSeconds = 1;
+        var (_, token) = await fixture.RegisterAsync();
+        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
+
+        var status = await WaitForSyncAsync(token, store.Id, TimeSpan.FromMinutes(15));
+        Assert.True(status.State == "idle", status.LastRun?.Error);
+        Assert.Equal(2000, status.Totals.Orders);
+        Assert.Equal(Expected(shop), await StoredAsync(store.Id));
+    }
+
+    [Fact]
     public async Task an_incremental_sync_fetches_only_what_changed()
     {
         var (shop, shopToken) = GeneratedShop(seed: 12, orders: 300);
-        shop.RateLimit.Configure(1_000_000, 1_000_000);
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
         await WaitForSyncAsync(token, store.Id);
@@ -179,7 +202,6 @@ public sealed class SyncTests(XenoFixture fixture)
     public async Task a_worker_stopped_mid_sync_resumes_from_its_checkpoint()
     {
         var (shop, shopToken) = GeneratedShop(seed: 14, orders: 400);
-        shop.RateLimit.Configure(1_000_000, 1_000_000);
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
         await WaitForSyncAsync(token, store.Id); // the full sync that connecting queues

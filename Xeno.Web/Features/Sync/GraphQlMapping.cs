@@ -59,7 +59,7 @@ public static class GraphQlMapping
             if (r is null) continue;
             if (r["refundLineItems"]?["pageInfo"]?["hasNextPage"]?.GetValue<bool>() == true
                 || r["refundShippingLines"]?["pageInfo"]?["hasNextPage"]?.GetValue<bool>() == true)
-                // REVIEW: a refund of more than 20 lines needs a follow-up query; until then fail loudly rather than drop rows.
+                // REVIEW: a refund of more than 10 lines needs a follow-up query; until then fail loudly rather than drop rows.
                 throw new NotSupportedException($"Refund {Str(r["id"])} of order {order.Name} has more lines than one page holds.");
             var refund = new ShopRefund
             {

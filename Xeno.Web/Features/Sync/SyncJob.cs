@@ -73,7 +73,7 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shop
     {
         var (document, pageSize) = kind switch
         {
-            "products" => (ShopifyQueries.Products, 25),
+            "products" => (ShopifyQueries.Products, ShopifyQueries.ProductsPageSize),
             "customers" => (ShopifyQueries.Customers, 100),
             "orders" => (ShopifyQueries.Orders, ShopifyQueries.OrdersPageSize),
             _ => (ShopifyQueries.AbandonedCheckouts, 100),

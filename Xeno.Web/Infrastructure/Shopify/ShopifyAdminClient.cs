@@ -297,7 +297,7 @@ public static class ShopifyQueries
     // Page sizes keep every query under Shopify's 1,000-point limit (a test validates that too):
     // nested lists multiply, so an orders page is small and long line lists are fetched in follow-ups.
     public const int OrdersPageSize = 4;
-    public const int LineItemsPerOrder = 20;
+    public const int ProductsPageSize = 15;
 
     public const string Products = """
         query Products($first: Int!, $after: String, $query: String) {
@@ -337,13 +337,13 @@ public static class ShopifyQueries
               totalShippingPriceSet { shopMoney { amount } }
               totalTaxSet { shopMoney { amount } }
               totalDiscountsSet { shopMoney { amount } }
-              lineItems(first: 20) {
+              lineItems(first: 10) {
                 pageInfo { hasNextPage endCursor }
                 nodes { ...XenoLineItem }
               }
               refunds {
                 id createdAt
-                refundLineItems(first: 20) {
+                refundLineItems(first: 10) {
                   pageInfo { hasNextPage }
                   nodes {
                     quantity
@@ -376,7 +376,7 @@ public static class ShopifyQueries
     public const string OrderLineItems = """
         query OrderLineItems($id: ID!, $after: String) {
           order(id: $id) {
-            lineItems(first: 100, after: $after) {
+            lineItems(first: 50, after: $after) {
               pageInfo { hasNextPage endCursor }
               nodes {
                 id title quantity isGiftCard
