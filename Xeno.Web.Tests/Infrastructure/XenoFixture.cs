@@ -39,6 +39,7 @@ public sealed class XenoFixture : IAsyncLifetime
             builder.UseSetting("ConnectionStrings:Xeno", OwnerConnectionString);
             builder.UseSetting("Shopify:ApiBaseUrl", Shopify.ApiBaseUrl);
             builder.UseSetting("Demo:Enabled", "false");
+            builder.UseSetting("Operations:OperatorEmails", OperatorEmail);
             // Shopify's faults are injected by the thousand here: retry after milliseconds, not seconds.
             builder.UseSetting("Shopify:RetryBaseDelay", "00:00:00.010");
             builder.UseSetting("Shopify:RetryMaxDelay", "00:00:00.200");
@@ -52,6 +53,8 @@ public sealed class XenoFixture : IAsyncLifetime
         await Shopify.DisposeAsync();
         if (_postgres is not null) await _postgres.DisposeAsync();
     }
+
+    public static readonly string OperatorEmail = UniqueEmail("operator");
 
     public static string UniqueEmail(string prefix = "user") => $"{prefix}-{Guid.NewGuid():N}@example.com";
 

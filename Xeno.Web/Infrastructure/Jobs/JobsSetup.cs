@@ -7,6 +7,16 @@ namespace Xeno.Web.Infrastructure.Jobs;
 public static class JobsSetup
 {
     public static readonly string[] Queues = ["webhooks", "sync", "default"];
+    public const string OperatorPolicy = "operators";
+
+    public static void MapOperatorDashboard(this WebApplication app) =>
+        app.MapHangfireDashboardWithAuthorizationPolicy(OperatorPolicy, "/hangfire", new DashboardOptions
+        {
+            DashboardTitle = "Xeno jobs",
+            // The policy decides; Hangfire's own default (local requests only) would let anyone on the box in.
+            Authorization = [],
+            IsReadOnlyFunc = _ => false,
+        });
 
     /// <summary>Hangfire keeps its queues in PostgreSQL (schema <c>hangfire</c>, under the owner role:
     /// it holds no merchant data), so any number of worker processes can share them.</summary>
@@ -30,6 +40,13 @@ public static class JobsSetup
                     InvisibilityTimeout = TimeSpan.FromMinutes(5),
                 }));
 
+        // Operators only: the dashboard shows every store's jobs, so no merchant may see it.
+        var operators = (builder.Configuration["Operations:OperatorEmails"] ?? "")
+            .Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries).Select(e => e.ToLowerInvariant()).ToHashSet();
+        builder.Services.AddAuthorizationBuilder().AddPolicy(OperatorPolicy, p => p
+            .AddAuthenticationSchemes(Auth.AuthSetup.CookieScheme)
+            .RequireAuthenticatedUser()
+            .RequireAssertion(c => c.User.Identity?.Name is { } email && operators.Contains(email.ToLowerInvariant())));
         builder.Services.AddScoped<Features.Sync.SyncJob>();
         builder.Services.AddScoped<Features.Sync.ScheduleIncrementalSyncs>();
         if (XenoRoles.RunsWorkers(builder.Configuration))

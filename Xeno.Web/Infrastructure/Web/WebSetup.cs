@@ -38,7 +38,11 @@ public static class WebSetup
         app.UseAuthorization();
         app.UseSessionRenewal();
         app.UseAntiforgery();
-        if (XenoRoles.ServesWeb(app.Configuration)) app.MapCarter();
+        if (XenoRoles.ServesWeb(app.Configuration))
+        {
+            app.MapCarter();
+            app.MapOperatorDashboard();
+        }
         else app.MapGet("/healthz", () => "ok"); // a worker answers its health check and nothing else
         app.MapGet("/", () => Results.Redirect("/stores")).ExcludeFromDescription();
         return app;
