@@ -27,12 +27,16 @@ public static class DemoSetup
 
         var state = new ShopifyServerState();
         var demoToken = "shpat_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        state.AddShop(ShopGenerator.Generate(seed: 2026, orderCount: 1500,
-            new ShopGeneratorOptions { Domain = DemoShopDomain, Name = "Xeno Demo Outfitters" }), demoToken);
+        var demoShop = ShopGenerator.Generate(seed: 2026, orderCount: 1500,
+            new ShopGeneratorOptions { Domain = DemoShopDomain, Name = "Xeno Demo Outfitters" });
+        state.AddShop(demoShop, demoToken);
         tryShop.ShopDomain = TryShopDomain;
         tryShop.AccessToken = "shpat_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        state.AddShop(ShopGenerator.Generate(seed: 7, orderCount: 300,
-            new ShopGeneratorOptions { Domain = TryShopDomain, Name = "Try Xeno Goods" }), tryShop.AccessToken);
+        var tryXeno = ShopGenerator.Generate(seed: 7, orderCount: 300,
+            new ShopGeneratorOptions { Domain = TryShopDomain, Name = "Try Xeno Goods" });
+        state.AddShop(tryXeno, tryShop.AccessToken);
+        // A Plus-sized bucket, so that the first sync of the demo takes seconds rather than minutes.
+        foreach (var shop in new[] { demoShop, tryXeno }) shop.RateLimit.Configure(maximumAvailable: 20_000, restoreRate: 10_000);
 
         // Started now, before the app is built, so that Shopify:ApiBaseUrl can point at it.
         var server = ShopifyTestServer.StartAsync(state).GetAwaiter().GetResult();
