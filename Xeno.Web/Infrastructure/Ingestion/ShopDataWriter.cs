@@ -188,19 +188,23 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
     private NpgsqlCommand Command(string sql, params (string Name, Array Values, NpgsqlDbType Type)[] arrays)
     {
         var command = new NpgsqlCommand(sql, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
-        foreach (var (name, values, type) in arrays)
-            command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values });
+        AddParameters(command.Parameters, arrays);
         return command;
     }
 
     private NpgsqlBatchCommand BatchCommand(string sql, params (string Name, Array Values, NpgsqlDbType Type)[] arrays)
     {
         var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
-        foreach (var (name, values, type) in arrays)
-            command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values });
+        AddParameters(command.Parameters, arrays);
         return command;
+    }
+
+    /// <summary>The tenant, and each column's values as one typed array for unnest.</summary>
+    private void AddParameters(NpgsqlParameterCollection parameters, (string Name, Array Values, NpgsqlDbType Type)[] arrays)
+    {
+        parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
+        foreach (var (name, values, type) in arrays)
+            parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values });
     }
 
     private static async Task<HashSet<long>> ReadIdsAsync(NpgsqlCommand command, CancellationToken ct)

@@ -325,7 +325,18 @@ public static class ShopifyQueries
         }
         """;
 
-    public const string Orders = """
+    // The line fields both order documents ask for, written once.
+    private const string LineItemFragment = """
+        fragment XenoLineItem on LineItem {
+          id title quantity isGiftCard
+          product { id }
+          variant { id }
+          originalUnitPriceSet { shopMoney { amount } }
+          discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+        }
+        """;
+
+    public const string Orders = $$"""
         query Orders($first: Int!, $after: String, $query: String) {
           orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
             pageInfo { hasNextPage endCursor }
@@ -363,31 +374,20 @@ public static class ShopifyQueries
             }
           }
         }
-        fragment XenoLineItem on LineItem {
-          id title quantity isGiftCard
-          product { id }
-          variant { id }
-          originalUnitPriceSet { shopMoney { amount } }
-          discountAllocations { allocatedAmountSet { shopMoney { amount } } }
-        }
+        {{LineItemFragment}}
         """;
 
     /// <summary>The rest of an order's line items, when it has more than one page holds.</summary>
-    public const string OrderLineItems = """
+    public const string OrderLineItems = $$"""
         query OrderLineItems($id: ID!, $after: String) {
           order(id: $id) {
             lineItems(first: 50, after: $after) {
               pageInfo { hasNextPage endCursor }
-              nodes {
-                id title quantity isGiftCard
-                product { id }
-                variant { id }
-                originalUnitPriceSet { shopMoney { amount } }
-                discountAllocations { allocatedAmountSet { shopMoney { amount } } }
-              }
+              nodes { ...XenoLineItem }
             }
           }
         }
+        {{LineItemFragment}}
         """;
 
     public const string AbandonedCheckouts = """
