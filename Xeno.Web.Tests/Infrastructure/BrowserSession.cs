@@ -15,6 +15,9 @@ public sealed partial class BrowserSession(HttpClient client)
     public IReadOnlyDictionary<string, string> Cookies => _cookies;
     public List<string> SetCookieHeaders { get; } = [];
 
+    /// <summary>Signs the browser in with a token the API handed out (both are the same kind of token).</summary>
+    public void UseToken(string token) => _cookies["xeno_auth"] = token;
+
     public async Task<(HttpResponseMessage Response, string Html)> GetAsync(string url, bool htmx = false)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);

@@ -40,6 +40,8 @@ public sealed class XenoFixture : IAsyncLifetime
             builder.UseSetting("Shopify:ApiBaseUrl", Shopify.ApiBaseUrl);
             builder.UseSetting("Demo:Enabled", "false");
             builder.UseSetting("Operations:OperatorEmails", OperatorEmail);
+            builder.UseSetting("Shopify:ApiSecret", WebhookSecret);
+            builder.UseSetting("Shopify:PreviousApiSecret", PreviousWebhookSecret);
             // Shopify's faults are injected by the thousand here: retry after milliseconds, not seconds.
             builder.UseSetting("Shopify:RetryBaseDelay", "00:00:00.010");
             builder.UseSetting("Shopify:RetryMaxDelay", "00:00:00.200");
@@ -54,6 +56,8 @@ public sealed class XenoFixture : IAsyncLifetime
         if (_postgres is not null) await _postgres.DisposeAsync();
     }
 
+    public const string WebhookSecret = "test-app-secret";
+    public const string PreviousWebhookSecret = "rotated-out-secret";
     public static readonly string OperatorEmail = UniqueEmail("operator");
 
     public static string UniqueEmail(string prefix = "user") => $"{prefix}-{Guid.NewGuid():N}@example.com";
@@ -92,6 +96,20 @@ public sealed class XenoFixture : IAsyncLifetime
     }
 
     public HttpClient CreateClient() => Host.Server.CreateClient();
+
+    /// <summary>One value read in SQL as the owner, with the store's tenant set (RLS applies to the owner too).</summary>
+    public async Task<object?> ScalarAsync(Guid storeId, string sql)
+    {
+        await using var conn = new Npgsql.NpgsqlConnection(OwnerConnectionString);
+        await conn.OpenAsync();
+        await using (var set = new Npgsql.NpgsqlCommand("SELECT set_config('app.tenant_id', @t, false)", conn))
+        {
+            set.Parameters.AddWithValue("t", storeId.ToString());
+            await set.ExecuteNonQueryAsync();
+        }
+        await using var cmd = new Npgsql.NpgsqlCommand(sql, conn);
+        return await cmd.ExecuteScalarAsync();
+    }
 }
 
 [CollectionDefinition(Name)]

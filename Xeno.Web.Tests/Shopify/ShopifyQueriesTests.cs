@@ -18,6 +18,7 @@ public sealed class ShopifyQueriesTests
         {
             ["first"] = first, ["after"] = null, ["query"] = "updated_at:>='2026-01-01T00:00:00Z'",
             ["id"] = "gid://shopify/Order/1",
+            ["topic"] = "ORDERS_CREATE", ["uri"] = "https://xeno.example/webhooks/shopify",
         };
         var declared = variables.Where(v => document.Contains("$" + v.Key + ":")).ToDictionary();
         Assert.Empty(ShopifySchema.Validate(document, declared));

@@ -32,7 +32,7 @@ public sealed class DemoAccountSeeder(IServiceProvider services, DemoCredentials
 
         var outcome = await ConnectStore.ExecuteAsync(user.Id, new ConnectStore.Request(DemoSetup.DemoShopDomain, demoShopToken),
             db, sp.GetRequiredService<TenantContext>(), sp.GetRequiredService<ShopifyAdminClient>(),
-            sp.GetRequiredService<IDataProtectionProvider>(), sp.GetRequiredService<Hangfire.IBackgroundJobClient>(), clock, logger, ct);
+            sp.GetRequiredService<IDataProtectionProvider>(), sp.GetRequiredService<Hangfire.IBackgroundJobClient>(), sp.GetRequiredService<IConfiguration>(), clock, logger, ct);
         if (outcome is not ConnectStore.Outcome.Connected)
             logger.LogWarning("The demo shop could not be connected to the demo account: {Outcome}", outcome.GetType().Name);
 

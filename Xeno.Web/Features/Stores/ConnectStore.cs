@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Xeno.Web.Features.Sync;
+using Xeno.Web.Features.Webhooks;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Shopify;
@@ -28,7 +29,7 @@ public static class ConnectStore
 
     public static async Task<Outcome> ExecuteAsync(
         Guid userId, Request request, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, IBackgroundJobClient jobs, TimeProvider clock, ILogger logger, CancellationToken ct)
+        IDataProtectionProvider protection, IBackgroundJobClient jobs, IConfiguration config, TimeProvider clock, ILogger logger, CancellationToken ct)
     {
         if (!ShopDomain.TryNormalize(request.ShopDomain, out var domain))
             return new Outcome.Refused("The shop domain must look like your-shop.myshopify.com.");
@@ -83,13 +84,19 @@ public static class ConnectStore
         logger.LogInformation("Store {StoreId} connected ({Shop})", store.Id, domain);
         // A new store is pulled whole; a reconnected one catches up on what changed meanwhile.
         await QueueSync.ExecuteAsync(db, tenant, jobs, clock, existing is null ? "full" : "incremental", ct);
+        try { await RegisterWebhooks.EnsureAsync(db, shopify, protection, config, ct); }
+        catch (Exception e) when (e is ShopifyApiException or ShopifyAuthException or HttpRequestException)
+        {
+            // The store works without webhooks (the scheduled sync reconciles); "Repair webhooks" tries again.
+            logger.LogWarning("Webhook subscriptions for store {StoreId} failed: {Error}", store.Id, e.Message);
+        }
         return new Outcome.Connected(store, existing is null);
     }
 
     public static async Task<IResult> HandleApiAsync(
         Request request, HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, IBackgroundJobClient jobs, TimeProvider clock, ILogger<Request> logger, CancellationToken ct) =>
-        await ExecuteAsync(http.User.UserId(), request, db, tenant, shopify, protection, jobs, clock, logger, ct) switch
+        IDataProtectionProvider protection, IBackgroundJobClient jobs, IConfiguration config, TimeProvider clock, ILogger<Request> logger, CancellationToken ct) =>
+        await ExecuteAsync(http.User.UserId(), request, db, tenant, shopify, protection, jobs, config, clock, logger, ct) switch
         {
             Outcome.Connected { IsNew: true } c => TypedResults.Created($"/api/v1/stores/{c.Store.Id}", StoreResponse.From(c.Store)),
             Outcome.Connected c => TypedResults.Ok(StoreResponse.From(c.Store)),
@@ -100,11 +107,11 @@ public static class ConnectStore
 
     public static async Task<IResult> HandlePageAsync(
         HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, IBackgroundJobClient jobs, TimeProvider clock, ILogger<Request> logger, CancellationToken ct)
+        IDataProtectionProvider protection, IBackgroundJobClient jobs, IConfiguration config, TimeProvider clock, ILogger<Request> logger, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var request = new Request(form["shopDomain"], form["accessToken"]);
-        var outcome = await ExecuteAsync(http.User.UserId(), request, db, tenant, shopify, protection, jobs, clock, logger, ct);
+        var outcome = await ExecuteAsync(http.User.UserId(), request, db, tenant, shopify, protection, jobs, config, clock, logger, ct);
         if (outcome is Outcome.Connected connected) return Results.Redirect($"/stores/{connected.Store.Id}");
         var error = outcome switch
         {

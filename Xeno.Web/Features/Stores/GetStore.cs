@@ -20,9 +20,6 @@ public static class GetStore
         var sync = new SyncTileModel(store.Id, store.LastSyncedAt, store.ConnectionError, await GetSyncStatus.QueryAsync(db, ct));
         return StorePage.Create(new StorePageModel(http.User.Identity!.Name!, StoreResponse.From(store), sync));
     }
-
-    public static async Task<IResult> HandleSettingsPageAsync(HttpContext http, XenoDb db, TenantContext tenant) =>
-        StoreSettingsPage.Create(new StorePageModel(http.User.Identity!.Name!, StoreResponse.From(await QueryAsync(db, tenant)), null));
 }
 
 public sealed record StorePageModel(string UserEmail, StoreResponse Store, SyncTileModel? Sync);

@@ -20,7 +20,6 @@ public sealed class StoresModule : ICarterModule
         pages.MapPost("", ConnectStore.HandlePageAsync);
         var page = pages.MapGroup("/{storeId}").ForStoreTenant();
         page.MapGet("", GetStore.HandlePageAsync);
-        page.MapGet("/settings", GetStore.HandleSettingsPageAsync);
         page.MapPost("/delete", DeleteStore.HandlePageAsync);
     }
 }

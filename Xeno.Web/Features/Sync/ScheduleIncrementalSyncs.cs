@@ -31,12 +31,14 @@ public sealed class ScheduleIncrementalSyncs(IServiceScopeFactory scopes)
         }
     }
 
-    /// <summary>Registers (or updates) the recurring job once the database is ready.</summary>
+    /// <summary>Registers (or updates) the recurring jobs once the database is ready: the syncs, and the webhook inbox sweep.</summary>
     public static void Register(WebApplication app)
     {
         if (!XenoRoles.RunsWorkers(app.Configuration)) return;
         var cron = app.Configuration["Ingestion:Cron"] ?? "0 */6 * * *";
         app.Services.GetRequiredService<IRecurringJobManager>()
             .AddOrUpdate<ScheduleIncrementalSyncs>(RecurringJobId, job => job.RunAsync(CancellationToken.None), cron);
+        app.Services.GetRequiredService<IRecurringJobManager>()
+            .AddOrUpdate<Webhooks.ProcessWebhook>("webhook-inbox-sweep", job => job.SweepAsync(CancellationToken.None), Cron.Minutely());
     }
 }

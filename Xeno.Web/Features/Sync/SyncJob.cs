@@ -2,8 +2,6 @@ using System.Text.Json.Nodes;
 using Hangfire;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
-using Npgsql;
 using Xeno.Web.Features.Stores;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Ingestion;
@@ -119,15 +117,10 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shop
         }
     }
 
-    private static async Task StorePageAsync(XenoDb db, SyncRun run, string kind, List<JsonNode> nodes, OrderBatch? orders,
-        string? nextCursor, bool hasNext, CancellationToken ct)
-    {
-        await db.Database.OpenConnectionAsync(ct);
-        try
+    private static Task StorePageAsync(XenoDb db, SyncRun run, string kind, List<JsonNode> nodes, OrderBatch? orders,
+        string? nextCursor, bool hasNext, CancellationToken ct) =>
+        db.WriteAsync(run.TenantId, async writer =>
         {
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-            var writer = new ShopDataWriter(connection, (NpgsqlTransaction)tx.GetDbTransaction(), run.TenantId);
             switch (kind)
             {
                 case "products":
@@ -150,18 +143,12 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shop
                     break;
             }
             run.PagesFetched++;
-            // The checkpoint names where to go on: the next page of this kind, or the start of the next kind.
+            // The checkpoint names where to go on: the next page of this kind, or the start of the next kind;
+            // it is saved in the page's own transaction.
             var next = Array.IndexOf(Kinds, kind) + 1;
             run.CheckpointKind = hasNext ? kind : next < Kinds.Length ? Kinds[next] : null;
             run.CheckpointCursor = hasNext ? nextCursor : null;
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
-    }
+        }, ct);
 
     private async Task FinishAsync(XenoDb db, SyncRun run, string status, string? error, CancellationToken ct)
     {

@@ -137,3 +137,36 @@ public sealed class SyncRun : ITenantOwned
     public int PagesFetched { get; set; }
     public string? Error { get; set; }
 }
+
+/// <summary>A webhook delivery as Shopify sent it, stored before it is processed: the inbox that
+/// makes intake durable and processing retryable. Duplicates are refused by unique indexes on the
+/// event id and the webhook id.</summary>
+public sealed class WebhookDelivery : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public Guid Id { get; set; }
+    public required string Topic { get; set; }
+    public required string ShopDomain { get; set; }
+    public string? EventId { get; set; }
+    public string? WebhookId { get; set; }
+    public DateTimeOffset? TriggeredAt { get; set; }
+    public string? ApiVersion { get; set; }
+    /// <summary>The raw body, byte for byte as UTF-8 text; emptied when a privacy request asks for it.</summary>
+    public string? Body { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+    public required string Status { get; set; }
+    public int Attempts { get; set; }
+    public DateTimeOffset? ProcessedAt { get; set; }
+    public string? LastError { get; set; }
+}
+
+/// <summary>A customer's request for their data (customers/data_request), for the merchant to answer.</summary>
+public sealed class CustomerDataRequest : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public Guid Id { get; set; }
+    public long CustomerId { get; set; }
+    public long? ShopifyRequestId { get; set; }
+    public List<long> OrdersRequested { get; set; } = [];
+    public DateTimeOffset RequestedAt { get; set; }
+}

@@ -22,6 +22,8 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
     public DbSet<ShopRefundLine> RefundLines => Set<ShopRefundLine>();
     public DbSet<ShopCheckout> Checkouts => Set<ShopCheckout>();
     public DbSet<SyncRun> SyncRuns => Set<SyncRun>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<CustomerDataRequest> CustomerDataRequests => Set<CustomerDataRequest>();
 
     /// <summary>Read by the query filters at query time, so one compiled model serves every tenant.</summary>
     internal Guid? CurrentTenantId => tenant.TenantId;
@@ -49,6 +51,7 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
         model.Entity<StoreCredential>(e => e.HasKey(c => c.TenantId));
         model.Entity<LoginThrottle>(e => e.HasKey(t => t.Key));
         ConfigureShopData(model);
+        ConfigureWebhooks(model);
 
         ConfigureTenantOwned(model);
     }
@@ -99,6 +102,23 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
             e.HasIndex(x => new { x.TenantId, x.QueuedAt });
             // Never two syncs of one store at once: at most one queued or running run per tenant.
             e.HasIndex(x => x.TenantId).IsUnique().HasFilter("status IN ('queued', 'running')").HasDatabaseName("ux_sync_runs_one_active");
+        });
+    }
+
+    private static void ConfigureWebhooks(ModelBuilder model)
+    {
+        model.Entity<WebhookDelivery>(e =>
+        {
+            e.HasKey(x => x.Id);
+            // A repeat of an event or of a delivery is refused by the database, even when ten arrive at once.
+            e.HasIndex(x => new { x.TenantId, x.EventId }).IsUnique().HasFilter("event_id IS NOT NULL");
+            e.HasIndex(x => new { x.TenantId, x.WebhookId }).IsUnique().HasFilter("webhook_id IS NOT NULL");
+            e.HasIndex(x => new { x.TenantId, x.Status, x.ReceivedAt });
+        });
+        model.Entity<CustomerDataRequest>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.TenantId, x.RequestedAt });
         });
     }
 

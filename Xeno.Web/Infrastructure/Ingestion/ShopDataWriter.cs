@@ -1,3 +1,5 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
 using Xeno.Web.Infrastructure.Database;
@@ -21,7 +23,7 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             SELECT @tenant, * FROM unnest(@id, @title, @status, @created, @updated)
             ON CONFLICT (tenant_id, id) DO UPDATE SET
               title = excluded.title, status = excluded.status, created_at = excluded.created_at,
-              shopify_updated_at = excluded.shopify_updated_at, deleted_at = NULL
+              shopify_updated_at = excluded.shopify_updated_at
             WHERE products.shopify_updated_at <= excluded.shopify_updated_at
             RETURNING id
             """,
@@ -61,7 +63,7 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
               last_name = CASE WHEN customers.redacted_at IS NULL THEN excluded.last_name END,
               email = CASE WHEN customers.redacted_at IS NULL THEN excluded.email END,
               phone = CASE WHEN customers.redacted_at IS NULL THEN excluded.phone END,
-              rfm_group = excluded.rfm_group, created_at = excluded.created_at, shopify_updated_at = excluded.shopify_updated_at
+              rfm_group = COALESCE(excluded.rfm_group, customers.rfm_group), created_at = excluded.created_at, shopify_updated_at = excluded.shopify_updated_at
             WHERE customers.shopify_updated_at <= excluded.shopify_updated_at
             RETURNING id
             """,
@@ -146,8 +148,6 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
         var refundLines = batch.RefundLines.Where(r => accepted.Contains(r.OrderId)).ToList();
         var ids = accepted.ToArray();
         await using var children = new NpgsqlBatch(connection, transaction);
-        children.BatchCommands.Add(BatchCommand("DELETE FROM refund_lines WHERE tenant_id = @tenant AND order_id = ANY(@ids)", ("ids", ids, NpgsqlDbType.Bigint)));
-        children.BatchCommands.Add(BatchCommand("DELETE FROM refunds WHERE tenant_id = @tenant AND order_id = ANY(@ids)", ("ids", ids, NpgsqlDbType.Bigint)));
         children.BatchCommands.Add(BatchCommand("DELETE FROM order_lines WHERE tenant_id = @tenant AND order_id = ANY(@ids)", ("ids", ids, NpgsqlDbType.Bigint)));
         children.BatchCommands.Add(BatchCommand("""
             INSERT INTO order_lines (tenant_id, id, order_id, product_id, variant_id, title, quantity, original_unit_price, discount_allocated, is_gift_card)
@@ -162,9 +162,26 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             ("price", lines.Select(x => x.OriginalUnitPrice).ToArray(), NpgsqlDbType.Numeric),
             ("discount", lines.Select(x => x.DiscountAllocated).ToArray(), NpgsqlDbType.Numeric),
             ("gift", lines.Select(x => x.IsGiftCard).ToArray(), NpgsqlDbType.Boolean)));
+        AddRefundCommands(children, refunds, refundLines);
+        await children.ExecuteNonQueryAsync(ct);
+        return accepted.Count;
+    }
+
+    /// <summary>Adds refunds by id. A refund never changes once made, so one already stored is kept, and
+    /// an order arriving late (or a refund arriving before its order) never loses one.</summary>
+    public async Task UpsertRefundsAsync(OrderBatch batch, CancellationToken ct)
+    {
+        await using var commands = new NpgsqlBatch(connection, transaction);
+        AddRefundCommands(commands, batch.Refunds, batch.RefundLines);
+        await commands.ExecuteNonQueryAsync(ct);
+    }
+
+    private void AddRefundCommands(NpgsqlBatch children, List<ShopRefund> refunds, List<ShopRefundLine> refundLines)
+    {
         children.BatchCommands.Add(BatchCommand("""
             INSERT INTO refunds (tenant_id, id, order_id, created_at, shipping_refunded, shipping_tax_refunded)
             SELECT @tenant, * FROM unnest(@id, @order, @created, @shipping, @shippingTax)
+            ON CONFLICT (tenant_id, id) DO NOTHING
             """,
             ("id", refunds.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
             ("order", refunds.Select(x => x.OrderId).ToArray(), NpgsqlDbType.Bigint),
@@ -174,6 +191,7 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
         children.BatchCommands.Add(BatchCommand("""
             INSERT INTO refund_lines (tenant_id, refund_id, line_item_id, order_id, quantity, subtotal, total_tax)
             SELECT @tenant, * FROM unnest(@refund, @line, @order, @quantity, @subtotal, @tax)
+            ON CONFLICT (tenant_id, refund_id, line_item_id) DO NOTHING
             """,
             ("refund", refundLines.Select(x => x.RefundId).ToArray(), NpgsqlDbType.Bigint),
             ("line", refundLines.Select(x => x.LineItemId).ToArray(), NpgsqlDbType.Bigint),
@@ -181,8 +199,47 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             ("quantity", refundLines.Select(x => x.Quantity).ToArray(), NpgsqlDbType.Integer),
             ("subtotal", refundLines.Select(x => x.Subtotal).ToArray(), NpgsqlDbType.Numeric),
             ("tax", refundLines.Select(x => x.TotalTax).ToArray(), NpgsqlDbType.Numeric)));
-        await children.ExecuteNonQueryAsync(ct);
-        return accepted.Count;
+    }
+
+    /// <summary>A delete topic: the record stops counting from now on, but stays for past figures
+    /// (a deleted product keeps its sales). A delete is final: later updates do not bring it back.</summary>
+    public async Task MarkDeletedAsync(string table, long id, DateTimeOffset at, CancellationToken ct)
+    {
+        if (table is not ("orders" or "products" or "customers" or "checkouts")) throw new ArgumentOutOfRangeException(nameof(table));
+        await using var command = new NpgsqlCommand(
+            $"UPDATE {table} SET deleted_at = COALESCE(deleted_at, @at) WHERE tenant_id = @tenant AND id = @id", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
+        command.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Bigint) { Value = id });
+        command.Parameters.Add(new NpgsqlParameter("at", NpgsqlDbType.TimestampTz) { Value = at.ToUniversalTime() });
+        var updated = await command.ExecuteNonQueryAsync(ct);
+        if (updated == 0 && table == "orders")
+        {
+            // Deleted before Xeno saw it: remember the id, so that a late orders/create cannot bring it in.
+            await using var tombstone = new NpgsqlCommand("""
+                INSERT INTO orders (tenant_id, id, processed_at, test, total_price, current_total_price, total_price_presentment,
+                  shipping_price, total_tax, total_discounts, shopify_updated_at, deleted_at)
+                VALUES (@tenant, @id, @at, false, 0, 0, 0, 0, 0, 0, @at, @at) ON CONFLICT DO NOTHING
+                """, connection, transaction);
+            tombstone.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
+            tombstone.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Bigint) { Value = id });
+            tombstone.Parameters.Add(new NpgsqlParameter("at", NpgsqlDbType.TimestampTz) { Value = at.ToUniversalTime() });
+            await tombstone.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>A checkout whose token appears on an order is completed.</summary>
+    public async Task CompleteCheckoutsAsync(IReadOnlyList<ShopOrder> orders, CancellationToken ct)
+    {
+        var withToken = orders.Where(o => o.CheckoutToken is not null).ToList();
+        if (withToken.Count == 0) return;
+        await using var command = Command("""
+            UPDATE checkouts c SET completed_at = COALESCE(c.completed_at, u.at)
+            FROM unnest(@token, @at) AS u(token, at)
+            WHERE c.tenant_id = @tenant AND c.token = u.token
+            """,
+            ("token", withToken.Select(o => o.CheckoutToken).ToArray(), NpgsqlDbType.Text),
+            ("at", withToken.Select(o => Utc(o.ProcessedAt)).ToArray(), NpgsqlDbType.TimestampTz));
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     private NpgsqlCommand Command(string sql, params (string Name, Array Values, NpgsqlDbType Type)[] arrays)
@@ -221,4 +278,26 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
     // Npgsql writes timestamptz only from UTC values.
     private static DateTimeOffset Utc(DateTimeOffset value) => value.ToUniversalTime();
     private static DateTimeOffset? Utc(DateTimeOffset? value) => value?.ToUniversalTime();
+}
+
+public static class ShopDataTransactions
+{
+    /// <summary>Runs <paramref name="work"/> with a writer in one transaction on the context's connection
+    /// (opened with the scope's tenant), then saves the context's own changes in the same transaction.</summary>
+    public static async Task WriteAsync(this XenoDb db, Guid tenantId, Func<ShopDataWriter, Task> work, CancellationToken ct)
+    {
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            await work(new ShopDataWriter(connection, (NpgsqlTransaction)tx.GetDbTransaction(), tenantId));
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
 }

@@ -49,6 +49,7 @@ public static class JobsSetup
             .RequireAssertion(c => c.User.Identity?.Name is { } email && operators.Contains(email.ToLowerInvariant())));
         builder.Services.AddScoped<Features.Sync.SyncJob>();
         builder.Services.AddScoped<Features.Sync.ScheduleIncrementalSyncs>();
+        builder.Services.AddScoped<Features.Webhooks.ProcessWebhook>();
         if (XenoRoles.RunsWorkers(builder.Configuration))
         {
             builder.Services.AddHangfireServer(options =>

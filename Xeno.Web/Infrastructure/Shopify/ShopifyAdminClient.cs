@@ -403,6 +403,23 @@ public static class ShopifyQueries
         }
         """;
 
+    public const string WebhookSubscriptionCreate = """
+        mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!, $uri: String!) {
+          webhookSubscriptionCreate(topic: $topic, webhookSubscription: { uri: $uri, format: JSON }) {
+            webhookSubscription { id topic uri }
+            userErrors { field message }
+          }
+        }
+        """;
+
+    public const string WebhookSubscriptions = """
+        query WebhookSubscriptions {
+          webhookSubscriptions(first: 100) {
+            nodes { id topic uri createdAt }
+          }
+        }
+        """;
+
     public static IEnumerable<(string Name, string Document)> All() =>
         typeof(ShopifyQueries).GetFields().Where(f => f.IsLiteral && f.FieldType == typeof(string))
             .Select(f => (f.Name, (string)f.GetRawConstantValue()!));

@@ -10,6 +10,11 @@ public sealed class ShopifyOptions
     public string? ApiKey { get; set; }
     public string? ApiSecret { get; set; }
 
+    /// <summary>After a secret rotation Shopify may sign with the old secret for up to an hour: webhooks
+    /// signed with this one are accepted until <see cref="PreviousApiSecretExpiresAt"/>.</summary>
+    public string? PreviousApiSecret { get; set; }
+    public DateTimeOffset? PreviousApiSecretExpiresAt { get; set; }
+
     /// <summary>Tries per call when Shopify fails (5xx, timeout, dropped connection) before giving up.
     /// Throttling has its own budget, <see cref="MaxThrottledRetries"/>: waiting out the bucket is normal work, not failure.</summary>
     public int MaxAttempts { get; set; } = 8;

@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Xeno.Web.Features.Stores;
+using Xeno.Web.Infrastructure.Database;
+using Xeno.Web.Infrastructure.Shopify;
+using Xeno.Web.Infrastructure.Tenancy;
+
+namespace Xeno.Web.Features.Webhooks;
+
+/// <summary>The store's settings page: connection, webhook subscriptions and failures, privacy requests.</summary>
+public static class GetSettings
+{
+    public sealed record FailedDelivery(Guid Id, string Topic, DateTimeOffset ReceivedAt, int Attempts, string? Error);
+    public sealed record DataRequestRow(Guid Id, long CustomerId, DateTimeOffset RequestedAt);
+
+    public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
+        IDataProtectionProvider protection, IConfiguration config, CancellationToken ct) =>
+        StoreSettingsPage.Create(await BuildAsync(http, db, tenant, shopify, protection, config, null, ct));
+
+    public static async Task<StoreSettingsModel> BuildAsync(HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
+        IDataProtectionProvider protection, IConfiguration config, string? message, CancellationToken ct)
+    {
+        var store = await GetStore.QueryAsync(db, tenant);
+        IReadOnlyList<RegisterWebhooks.Subscription>? subscriptions = null;
+        string? subscriptionError = null;
+        try { subscriptions = await RegisterWebhooks.ListAsync(db, shopify, protection, ct); }
+        catch (Exception e) when (e is ShopifyApiException or ShopifyAuthException or HttpRequestException)
+        {
+            subscriptionError = "Xeno could not ask Shopify for this store's webhook subscriptions: " + e.Message;
+        }
+        var failed = await db.WebhookDeliveries.AsNoTracking().Where(d => d.Status == "failed").OrderByDescending(d => d.ReceivedAt).Take(20)
+            .Select(d => new FailedDelivery(d.Id, d.Topic, d.ReceivedAt, d.Attempts, d.LastError)).ToListAsync(ct);
+        var requests = await db.CustomerDataRequests.AsNoTracking().OrderByDescending(r => r.RequestedAt).Take(50)
+            .Select(r => new DataRequestRow(r.Id, r.CustomerId, r.RequestedAt)).ToListAsync(ct);
+        return new StoreSettingsModel(http.User.Identity!.Name!, StoreResponse.From(store), RegisterWebhooks.CallbackUrl(config),
+            subscriptions, subscriptionError, failed, requests, message);
+    }
+
+    public static async Task<IResult> RepairAsync(HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
+        IDataProtectionProvider protection, IConfiguration config, CancellationToken ct)
+    {
+        string message;
+        try
+        {
+            var created = await RegisterWebhooks.EnsureAsync(db, shopify, protection, config, ct);
+            message = RegisterWebhooks.CallbackUrl(config) is null
+                ? "App__PublicUrl is not set, so Xeno cannot tell Shopify where to send webhooks."
+                : created == 0 ? "Every webhook subscription was already in place." : $"{created} webhook subscriptions created.";
+        }
+        catch (Exception e) when (e is ShopifyApiException or ShopifyAuthException or HttpRequestException)
+        {
+            message = "Repairing webhooks failed: " + e.Message;
+        }
+        return StoreSettingsPage.Create(await BuildAsync(http, db, tenant, shopify, protection, config, message, ct));
+    }
+
+    /// <summary>What Xeno keeps of the customer named in a data request, as JSON for the merchant to send on.</summary>
+    public static async Task<IResult> DownloadDataRequestAsync(Guid requestId, XenoDb db, CancellationToken ct)
+    {
+        var request = await db.CustomerDataRequests.AsNoTracking().FirstOrDefaultAsync(r => r.Id == requestId, ct);
+        if (request is null) return TypedResults.NotFound();
+        var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Id == request.CustomerId, ct);
+        var orders = await db.Orders.AsNoTracking().Where(o => o.CustomerId == request.CustomerId)
+            .Select(o => new { id = o.Id.ToString(), o.Name, o.ProcessedAt, o.TotalPrice, o.Currency, o.CancelledAt }).ToListAsync(ct);
+        var export = new
+        {
+            requestedAt = request.RequestedAt,
+            customer = customer is null ? null : new
+            {
+                id = customer.Id.ToString(), customer.FirstName, customer.LastName, customer.Email, customer.Phone,
+                customer.CreatedAt, customer.RfmGroup,
+            },
+            orders,
+        };
+        var json = JsonSerializer.SerializeToUtf8Bytes(export, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true });
+        return TypedResults.File(json, "application/json", $"customer-{request.CustomerId}-data.json");
+    }
+}
+
+public sealed record StoreSettingsModel(
+    string UserEmail, StoreResponse Store, string? CallbackUrl, IReadOnlyList<RegisterWebhooks.Subscription>? Subscriptions,
+    string? SubscriptionError, IReadOnlyList<GetSettings.FailedDelivery> Failed, IReadOnlyList<GetSettings.DataRequestRow> DataRequests,
+    string? Message);
