@@ -11,6 +11,22 @@ public sealed class ShopifyServerState(TimeProvider? clock = null)
 
     public TimeProvider Clock { get; } = clock ?? TimeProvider.System;
 
+    /// <summary>Sends every shop's webhooks to its subscriptions; holds the app secret and the test switches.</summary>
+    public WebhookEmitter Webhooks { get; } = new();
+
+    /// <summary>The app's client secret webhooks are signed with (same as <c>Webhooks.AppSecret</c>).</summary>
+    public string AppSecret
+    {
+        get => Webhooks.AppSecret;
+        set => Webhooks.AppSecret = value;
+    }
+
+    /// <summary>Waits until every webhook enqueued so far has been delivered or has run out of attempts.</summary>
+    public Task FlushWebhooksAsync(CancellationToken cancellationToken = default) => Webhooks.FlushWebhooksAsync(cancellationToken);
+
+    /// <summary>Every webhook HTTP attempt so far (same as <c>Webhooks.Deliveries</c>).</summary>
+    public IReadOnlyList<WebhookDelivery> WebhookDeliveries => Webhooks.Deliveries;
+
     public IReadOnlyCollection<Shop> Shops => _shops.Values.ToList();
 
     /// <summary>Adds an empty shop reachable with <paramref name="accessToken"/>.</summary>
@@ -21,6 +37,7 @@ public sealed class ShopifyServerState(TimeProvider? clock = null)
     public Shop AddShop(Shop shop, string accessToken)
     {
         shop.Clock = Clock;
+        shop.Webhooks = Webhooks;
         if (!_shops.TryAdd(shop.MyshopifyDomain, shop))
             throw new InvalidOperationException($"Shop {shop.MyshopifyDomain} already exists.");
         AddToken(shop.MyshopifyDomain, accessToken);
@@ -38,6 +55,53 @@ public sealed class ShopifyServerState(TimeProvider? clock = null)
     {
         _tokens.TryRemove(domain, out _);
         return _shops.TryRemove(domain, out _);
+    }
+
+    /// <summary>Sends app/uninstalled (the body is the shop). Tokens stay valid: revoke them to model the uninstall itself.</summary>
+    public void EmitAppUninstalled(string domain)
+    {
+        var shop = GetShop(domain);
+        shop.Locked(() => Webhooks.EmitAppTopic(shop, "app/uninstalled", WebhookBodies.ShopResource(shop)));
+    }
+
+    /// <summary>Sends shop/redact (Shopify sends it 48 h after an uninstall).</summary>
+    public void EmitShopRedact(string domain)
+    {
+        var shop = GetShop(domain);
+        shop.Locked(() => Webhooks.EmitAppTopic(shop, "shop/redact", WebhookBodies.ShopRedact(shop)));
+    }
+
+    /// <summary>
+    /// Sends customers/redact. Email and phone come from the customer when the shop still has it;
+    /// <paramref name="ordersToRedact"/> defaults to the customer's orders.
+    /// </summary>
+    public void EmitCustomersRedact(string domain, long customerId, IReadOnlyList<long>? ordersToRedact = null)
+    {
+        var shop = GetShop(domain);
+        shop.Locked(() =>
+        {
+            var (customer, orders) = PrivacySubject(shop, customerId);
+            Webhooks.EmitAppTopic(shop, "customers/redact", WebhookBodies.CustomersRedact(shop, customer, ordersToRedact ?? orders));
+        });
+    }
+
+    /// <summary>Sends customers/data_request; defaults as <see cref="EmitCustomersRedact"/>, and a random request id.</summary>
+    public void EmitCustomersDataRequest(string domain, long customerId, IReadOnlyList<long>? ordersRequested = null, long? dataRequestId = null)
+    {
+        var shop = GetShop(domain);
+        shop.Locked(() =>
+        {
+            var (customer, orders) = PrivacySubject(shop, customerId);
+            Webhooks.EmitAppTopic(shop, "customers/data_request",
+                WebhookBodies.CustomersDataRequest(shop, customer, ordersRequested ?? orders, dataRequestId ?? Random.Shared.NextInt64(1_000, 1_000_000_000)));
+        });
+    }
+
+    private static (PrivacyCustomer Customer, IReadOnlyList<long> Orders) PrivacySubject(Shop shop, long customerId)
+    {
+        var customer = shop.CustomerList.Find(c => c.Id == customerId);
+        return (new PrivacyCustomer(customerId, customer?.Email, customer?.Phone),
+            customer is null ? [] : shop.OrdersOf(customer).Select(o => o.Id).ToList());
     }
 
     public Shop? FindShop(string domain) => _shops.GetValueOrDefault(domain);

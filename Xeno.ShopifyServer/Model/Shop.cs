@@ -105,6 +105,8 @@ public sealed partial class Shop : GraphModel
         };
     }
 
+    internal void Locked(Action action) => Locked(() => { action(); return true; });
+
     internal T Locked<T>(Func<T> read)
     {
         Gate.Wait();
@@ -126,6 +128,32 @@ public sealed partial class Shop : GraphModel
     internal void StartIds(string type, long first, long maxStep) => _ids[type] = new IdSequence(first, maxStep);
 
     internal DateTimeOffset Now => Clock.GetUtcNow();
+
+    /// <summary>Set by <see cref="ShopifyServerState.AddShop(Shop, string)"/>; null for a shop outside a state, which then emits nothing.</summary>
+    internal WebhookEmitter? Webhooks { get; set; }
+
+    private readonly Dictionary<Refund, long> _transactionIds = [];
+    private long _nextTransactionId;
+
+    /// <summary>
+    /// The refund transaction's id in webhook bodies. The model keeps no transactions, so ids are handed out on
+    /// first use, from a counter apart from <see cref="Random"/> so that generated shops stay the same per seed.
+    /// Caller holds the gate.
+    /// </summary>
+    internal long TransactionIdOf(Refund refund)
+    {
+        if (!_transactionIds.TryGetValue(refund, out var id))
+        {
+            if (_nextTransactionId == 0)
+                _nextTransactionId = 5_000_000_000_000L + Id % 1_000_000_000L * 1_000L;
+            _transactionIds[refund] = id = _nextTransactionId;
+            _nextTransactionId += 1_009;
+        }
+        return id;
+    }
+
+    /// <summary>Enqueues one webhook event; the body is built only when some subscription wants it. Caller holds the gate.</summary>
+    internal void Emit(string topic, Func<Shop, byte[]> body) => Webhooks?.Emit(this, topic, () => body(this));
 
     private sealed class IdSequence(long next, long maxStep)
     {

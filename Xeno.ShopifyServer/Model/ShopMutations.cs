@@ -2,7 +2,8 @@ namespace Xeno.ShopifyServer.Model;
 
 /// <summary>
 /// Changes a running shop the way merchants and buyers do, for webhook and incremental-sync tests.
-/// Each bumps the changed entity's <c>updatedAt</c> to the clock's now and returns the entity.
+/// Each bumps the changed entity's <c>updatedAt</c> to the clock's now, raises the webhooks Shopify would
+/// (see README), and returns the entity.
 /// </summary>
 public sealed partial class Shop
 {
@@ -18,8 +19,12 @@ public sealed partial class Shop
     {
         var placed = OrderFactory.Build(this, order ?? new NewOrder());
         _orders.Add(placed);
+        Emit("orders/create", shop => WebhookBodies.Order(shop, placed));
         if (placed.Customer is { } customer)
+        {
             customer.UpdatedAt = Bump(customer.UpdatedAt);
+            Emit("customers/update", shop => WebhookBodies.Customer(shop, customer));
+        }
         return placed;
     });
 
@@ -29,14 +34,22 @@ public sealed partial class Shop
         var order = RequireOrder(orderId);
         var refund = OrderFactory.Refund(this, order, createdAt ?? Bump(order.UpdatedAt), quantity, refundShipping);
         order.UpdatedAt = Bump(order.UpdatedAt);
+        Emit("refunds/create", shop => WebhookBodies.Refund(shop, refund));
+        Emit("orders/updated", shop => WebhookBodies.Order(shop, order));
         return refund;
     });
 
     public Order CancelOrder(long orderId, bool refund = true) => Mutate(() =>
     {
         var order = RequireOrder(orderId);
+        var refunds = order.Refunds.Count;
         OrderFactory.Cancel(this, order, Bump(order.UpdatedAt), refund);
         order.UpdatedAt = Bump(order.UpdatedAt);
+        // Cancelling with a refund creates one, and Shopify reports it like any other.
+        foreach (var created in order.Refunds.Skip(refunds))
+            Emit("refunds/create", shop => WebhookBodies.Refund(shop, created));
+        Emit("orders/cancelled", shop => WebhookBodies.Order(shop, order));
+        Emit("orders/updated", shop => WebhookBodies.Order(shop, order));
         return order;
     });
 
@@ -45,6 +58,7 @@ public sealed partial class Shop
         var order = RequireOrder(orderId);
         change(order);
         order.UpdatedAt = Bump(order.UpdatedAt);
+        Emit("orders/updated", shop => WebhookBodies.Order(shop, order));
         return order;
     });
 
@@ -54,6 +68,7 @@ public sealed partial class Shop
         var order = RequireOrder(orderId);
         _orders.Remove(order);
         _deletedOrders.Add(orderId);
+        Emit("orders/delete", _ => WebhookBodies.IdOnly(orderId));
         return order;
     });
 
@@ -63,6 +78,7 @@ public sealed partial class Shop
         customer.Statistics.RfmGroup = "PROSPECTS";
         change?.Invoke(customer);
         _customers.Add(customer);
+        Emit("customers/create", shop => WebhookBodies.Customer(shop, customer));
         return customer;
     });
 
@@ -71,6 +87,7 @@ public sealed partial class Shop
         var customer = _customers.Find(c => c.Id == customerId) ?? throw new KeyNotFoundException($"No customer {customerId}.");
         change(customer);
         customer.UpdatedAt = Bump(customer.UpdatedAt);
+        Emit("customers/update", shop => WebhookBodies.Customer(shop, customer));
         return customer;
     });
 
@@ -81,6 +98,7 @@ public sealed partial class Shop
         if (OrdersOf(customer).Any())
             throw new InvalidOperationException("Customers with orders cannot be deleted.");
         _customers.Remove(customer);
+        Emit("customers/delete", _ => WebhookBodies.CustomerDeleted(customer));
         return customer;
     });
 
@@ -89,6 +107,7 @@ public sealed partial class Shop
         var product = _products.Find(p => p.Id == productId) ?? throw new KeyNotFoundException($"No product {productId}.");
         change(product);
         product.UpdatedAt = Bump(product.UpdatedAt);
+        Emit("products/update", shop => WebhookBodies.Product(shop, product));
         return product;
     });
 
@@ -102,6 +121,7 @@ public sealed partial class Shop
             line.Product = null;
             line.Variant = null;
         }
+        Emit("products/delete", _ => WebhookBodies.IdOnly(productId));
         return product;
     });
 
@@ -111,6 +131,7 @@ public sealed partial class Shop
         var checkout = OrderFactory.BuildCheckout(this, customer, createdAt ?? Now);
         checkout.UpdatedAt = createdAt ?? Now;
         _checkouts.Add(checkout);
+        Emit("checkouts/create", shop => WebhookBodies.Checkout(shop, checkout));
         return checkout;
     });
 
@@ -127,6 +148,8 @@ public sealed partial class Shop
         });
         order.CheckoutToken = checkout.Token;
         _orders.Add(order);
+        Emit("checkouts/update", shop => WebhookBodies.Checkout(shop, checkout));
+        Emit("orders/create", shop => WebhookBodies.Order(shop, order));
         return checkout;
     });
 
