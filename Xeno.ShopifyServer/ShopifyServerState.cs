@@ -4,7 +4,7 @@ using Xeno.ShopifyServer.Model;
 namespace Xeno.ShopifyServer;
 
 /// <summary>The shops a fake Shopify knows, each with its access tokens. Thread-safe.</summary>
-public sealed class ShopifyServerState(TimeProvider? clock = null)
+public sealed class ShopifyServerState(TimeProvider? clock = null, HttpMessageHandler? webhookHandler = null)
 {
     private readonly ConcurrentDictionary<string, Shop> _shops = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> _tokens = new(StringComparer.OrdinalIgnoreCase);
@@ -12,7 +12,7 @@ public sealed class ShopifyServerState(TimeProvider? clock = null)
     public TimeProvider Clock { get; } = clock ?? TimeProvider.System;
 
     /// <summary>Sends every shop's webhooks to its subscriptions; holds the app secret and the test switches.</summary>
-    public WebhookEmitter Webhooks { get; } = new();
+    public WebhookEmitter Webhooks { get; } = new(webhookHandler);
 
     /// <summary>The app's client secret webhooks are signed with (same as <c>Webhooks.AppSecret</c>).</summary>
     public string AppSecret

@@ -32,7 +32,10 @@ public sealed class XenoFixture : IAsyncLifetime
             _postgres = await PrivatePostgres.StartAsync(dir, deleteOnDispose: true);
             OwnerConnectionString = _postgres.ConnectionString;
         }
-        Shopify = await ShopifyTestServer.StartAsync();
+        // Webhooks the Shopify server emits reach the in-memory Xeno host through its test handler,
+        // which exists only once the host is built: hence a handler bound late.
+        var webhooks = new LateBoundHandler();
+        Shopify = await ShopifyTestServer.StartAsync(new ShopifyServerState(webhookHandler: webhooks) { AppSecret = WebhookSecret });
         Host = await AlbaHost.For<Program>(builder =>
         {
             builder.UseEnvironment("Testing");
@@ -41,12 +44,22 @@ public sealed class XenoFixture : IAsyncLifetime
             builder.UseSetting("Demo:Enabled", "false");
             builder.UseSetting("Operations:OperatorEmails", OperatorEmail);
             builder.UseSetting("Shopify:ApiSecret", WebhookSecret);
+            builder.UseSetting("App:PublicUrl", "http://xeno.test");
             builder.UseSetting("Shopify:PreviousApiSecret", PreviousWebhookSecret);
             // Shopify's faults are injected by the thousand here: retry after milliseconds, not seconds.
             builder.UseSetting("Shopify:RetryBaseDelay", "00:00:00.010");
             builder.UseSetting("Shopify:RetryMaxDelay", "00:00:00.200");
             builder.UseSetting("Shopify:AttemptTimeout", "00:00:05");
         });
+        webhooks.Inner = Host.Server.CreateHandler();
+    }
+
+    private sealed class LateBoundHandler : HttpMessageHandler
+    {
+        public HttpMessageHandler? Inner { get; set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct) =>
+            new HttpMessageInvoker(Inner ?? throw new InvalidOperationException("Xeno's host is not up yet."), disposeHandler: false).SendAsync(request, ct);
     }
 
     public async Task DisposeAsync()

@@ -40,62 +40,6 @@ public sealed class SyncTests(XenoFixture fixture)
         }
     }
 
-    /// <summary>The sums every metric is built from, computed from the Shopify server's own records.</summary>
-    private static string Expected(Shop shop)
-    {
-        var orders = shop.Orders;
-        var lines = orders.SelectMany(o => o.LineItems).ToList();
-        var refunds = orders.SelectMany(o => o.Refunds).ToList();
-        var refundLines = refunds.SelectMany(r => r.RefundLineItems).ToList();
-        var refundShipping = refunds.SelectMany(r => r.RefundShippingLines).ToList();
-        return string.Join("|", new object[]
-        {
-            shop.Products.Count, shop.Customers.Count, orders.Count, lines.Count, refunds.Count, shop.AbandonedCheckouts.Count,
-            orders.Count(o => o.Test), orders.Count(o => o.CancelledAt != null), orders.Count(o => o.Customer == null),
-            orders.Sum(o => o.TotalPriceSet.ShopAmount), orders.Sum(o => o.TotalShippingPriceSet.ShopAmount),
-            orders.Sum(o => o.TotalTaxSet.ShopAmount),
-            lines.Sum(l => l.OriginalUnitPriceSet.ShopAmount * l.Quantity), lines.Sum(l => l.Quantity),
-            lines.Sum(l => l.DiscountAllocations.Sum(d => d.AllocatedAmountSet.ShopAmount)),
-            lines.Where(l => l.IsGiftCard).Sum(l => l.OriginalUnitPriceSet.ShopAmount * l.Quantity),
-            refundLines.Sum(r => r.SubtotalSet.ShopAmount), refundLines.Sum(r => r.TotalTaxSet.ShopAmount), refundLines.Sum(r => r.Quantity),
-            refundShipping.Sum(r => r.SubtotalAmountSet.ShopAmount), refundShipping.Sum(r => r.TaxAmountSet.ShopAmount),
-            shop.AbandonedCheckouts.Sum(c => c.TotalPriceSet.ShopAmount), shop.AbandonedCheckouts.Count(c => c.CompletedAt != null),
-            shop.Customers.Count(c => c.Statistics?.RfmGroup != null),
-        }.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)));
-    }
-
-    /// <summary>The same sums over what Xeno stored, read in SQL as the owner with the tenant set.</summary>
-    private async Task<string> StoredAsync(Guid storeId)
-    {
-        await using var conn = new NpgsqlConnection(fixture.OwnerConnectionString);
-        await conn.OpenAsync();
-        await using (var set = new NpgsqlCommand("SELECT set_config('app.tenant_id', @t, false)", conn))
-        {
-            set.Parameters.AddWithValue("t", storeId.ToString());
-            await set.ExecuteNonQueryAsync();
-        }
-        await using var cmd = new NpgsqlCommand("""
-            SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),
-                   (SELECT count(*) FROM order_lines), (SELECT count(*) FROM refunds), (SELECT count(*) FROM checkouts),
-                   (SELECT count(*) FROM orders WHERE test), (SELECT count(*) FROM orders WHERE cancelled_at IS NOT NULL),
-                   (SELECT count(*) FROM orders WHERE customer_id IS NULL),
-                   (SELECT coalesce(sum(total_price), 0) FROM orders), (SELECT coalesce(sum(shipping_price), 0) FROM orders),
-                   (SELECT coalesce(sum(total_tax), 0) FROM orders),
-                   (SELECT coalesce(sum(original_unit_price * quantity), 0) FROM order_lines), (SELECT coalesce(sum(quantity), 0) FROM order_lines),
-                   (SELECT coalesce(sum(discount_allocated), 0) FROM order_lines),
-                   (SELECT coalesce(sum(original_unit_price * quantity), 0) FROM order_lines WHERE is_gift_card),
-                   (SELECT coalesce(sum(subtotal), 0) FROM refund_lines), (SELECT coalesce(sum(total_tax), 0) FROM refund_lines),
-                   (SELECT coalesce(sum(quantity), 0) FROM refund_lines),
-                   (SELECT coalesce(sum(shipping_refunded), 0) FROM refunds), (SELECT coalesce(sum(shipping_tax_refunded), 0) FROM refunds),
-                   (SELECT coalesce(sum(total_price), 0) FROM checkouts), (SELECT count(*) FROM checkouts WHERE completed_at IS NOT NULL),
-                   (SELECT count(*) FROM customers WHERE rfm_group IS NOT NULL)
-            """, conn);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return string.Join("|", Enumerable.Range(0, reader.FieldCount)
-            .Select(i => reader.GetValue(i) switch { decimal d => d.ToString(CultureInfo.InvariantCulture), var v => Convert.ToString(v, CultureInfo.InvariantCulture) }));
-    }
-
     [Fact]
     public async Task a_full_sync_of_a_2000_order_shop_stores_exactly_the_shops_records()
     {
@@ -110,7 +54,7 @@ public sealed class SyncTests(XenoFixture fixture)
         Assert.Equal(2000, shop.Orders.Count);
         Assert.Equal(shop.Orders.Count, status.LastRun.Fetched.Orders);
         Assert.Equal(shop.Orders.Count, status.Totals.Orders);
-        Assert.Equal(Expected(shop), await StoredAsync(store.Id));
+        Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
     }
 
     [Fact]
@@ -133,7 +77,7 @@ public sealed class SyncTests(XenoFixture fixture)
         var status = await WaitForSyncAsync(token, store.Id, TimeSpan.FromMinutes(15));
         Assert.True(status.State == "idle", status.LastRun?.Error);
         Assert.Equal(2000, status.Totals.Orders);
-        Assert.Equal(Expected(shop), await StoredAsync(store.Id));
+        Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
     }
 
     [Fact]
@@ -162,7 +106,7 @@ public sealed class SyncTests(XenoFixture fixture)
         Assert.Equal("succeeded", status.LastRun.Status);
         Assert.Equal(3, status.LastRun.Fetched.Orders); // two new orders and the refunded one
         Assert.True(shop.Requests["orders"] - pagesBefore <= 2);
-        Assert.Equal(Expected(shop), await StoredAsync(store.Id));
+        Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
     }
 
     [Fact]
@@ -242,7 +186,7 @@ public sealed class SyncTests(XenoFixture fixture)
         var status = await WaitForSyncAsync(token, store.Id);
         Assert.Equal(runId, status.LastRun!.RunId);
         Assert.Equal("succeeded", status.LastRun.Status);
-        Assert.Equal(Expected(shop), await StoredAsync(store.Id));
+        Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
     }
 
     [Fact]
