@@ -32,7 +32,9 @@ public static class JobsSetup
                 {
                     SchemaName = "hangfire",
                     PrepareSchemaIfNecessary = true,
-                    // A queued job is picked up within a second instead of the default 15.
+                    // A queued job wakes a worker at once (LISTEN/NOTIFY), and polling every second
+                    // instead of every 15 covers a missed notification.
+                    EnableLongPolling = true,
                     QueuePollInterval = TimeSpan.FromSeconds(1),
                     // A long sync keeps its job fetched (heartbeat), and a dead worker's job comes back
                     // after the timeout instead of being taken twice while it still runs.
@@ -55,7 +57,8 @@ public static class JobsSetup
             builder.Services.AddHangfireServer(options =>
             {
                 options.Queues = Queues;
-                options.WorkerCount = Math.Max(4, Environment.ProcessorCount * 2);
+                // Jobs mostly wait on PostgreSQL and Shopify, not on the CPU.
+                options.WorkerCount = Math.Max(10, Environment.ProcessorCount * 5);
                 options.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
             });
         }
