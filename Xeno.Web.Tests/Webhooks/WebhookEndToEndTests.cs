@@ -25,6 +25,10 @@ public sealed class WebhookEndToEndTests(XenoFixture fixture)
         Assert.All(shop.WebhookSubscriptions, s => Assert.Equal("http://xeno.test/webhooks/shopify", s.Uri));
         await WaitSyncedAsync(token, store.Id);
 
+        // As Shopify may: some deliveries twice, and neighbours swapped.
+        fixture.Shopify.State.Webhooks.Reseed(7);
+        fixture.Shopify.State.Webhooks.DuplicateProbability = 0.3;
+        fixture.Shopify.State.Webhooks.OutOfOrder = true;
         var customer = shop.Orders.First(o => o.Customer is not null).Customer!;
         var placed = shop.PlaceOrder(new NewOrder { Customer = customer });
         shop.PlaceOrder(new NewOrder());
@@ -36,6 +40,9 @@ public sealed class WebhookEndToEndTests(XenoFixture fixture)
         shop.CompleteAbandonedCheckout(shop.AbandonedCheckouts.First(c => c.CompletedAt == null && c.Id != checkout.Id).Id);
 
         await fixture.Shopify.State.FlushWebhooksAsync();
+        fixture.Shopify.State.Webhooks.DuplicateProbability = 0;
+        fixture.Shopify.State.Webhooks.OutOfOrder = false;
+        Assert.Contains(fixture.Shopify.State.WebhookDeliveries, d => d.ShopDomain == domain && d.Duplicate);
         Assert.All(fixture.Shopify.State.WebhookDeliveries.Where(d => d.ShopDomain == domain), d => Assert.Equal(200, d.StatusCode));
         for (var i = 0; i < 400 && Convert.ToInt64(await fixture.ScalarAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")) > 0; i++)
             await Task.Delay(50);
@@ -43,6 +50,13 @@ public sealed class WebhookEndToEndTests(XenoFixture fixture)
         Assert.Equal(0L, Convert.ToInt64(await fixture.ScalarAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status <> 'processed'")));
         Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
         Assert.Equal("Renamed", await fixture.ScalarAsync(store.Id, $"SELECT first_name FROM customers WHERE id = {customer.Id}"));
+
+        // The settings page lists the subscriptions Shopify holds for the store.
+        var browser = new BrowserSession(fixture.CreateClient());
+        browser.UseToken(token);
+        var (_, settings) = await browser.GetAsync($"/stores/{store.Id}/settings");
+        Assert.Contains("ORDERS_CREATE", settings);
+        Assert.Contains("REFUNDS_CREATE", settings);
     }
 
     private async Task WaitSyncedAsync(string token, Guid storeId)

@@ -148,6 +148,21 @@ public sealed class WebhookTests(XenoFixture fixture)
     }
 
     [Fact]
+    public async Task a_delivery_that_fails_is_kept_retried_and_shown_on_the_settings_page()
+    {
+        var (token, store) = await ConnectedStoreAsync();
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, "orders/delete", Encoding.UTF8.GetBytes("{\"id\": \"not a number\"}")));
+        for (var i = 0; i < 200 && await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'failed'") == 0; i++)
+            await Task.Delay(50);
+
+        Assert.Equal(1, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'failed' AND body IS NOT NULL AND last_error IS NOT NULL"));
+        var browser = await SignedInBrowserAsync(token);
+        var (_, settings) = await browser.GetAsync($"/stores/{store.Id}/settings");
+        Assert.Contains("orders/delete", settings);
+        Assert.Contains("FormatException", settings);
+    }
+
+    [Fact]
     public async Task a_forged_or_missing_hmac_gets_401_and_changes_nothing()
     {
         var (_, store) = await ConnectedStoreAsync();

@@ -98,6 +98,19 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             ("completed", c.Select(x => Utc(x.CompletedAt)).ToArray(), NpgsqlDbType.TimestampTz),
             ("total", c.Select(x => x.TotalPrice).ToArray(), NpgsqlDbType.Numeric),
             ("updated", c.Select(x => Utc(x.ShopifyUpdatedAt)).ToArray(), NpgsqlDbType.TimestampTz)), ct);
+
+        // A checkout that arrives after the order that completed it (webhooks are not ordered) is completed too.
+        var tokens = c.Where(x => x.Token is not null && x.CompletedAt is null).Select(x => x.Token).ToArray();
+        if (tokens.Length > 0)
+        {
+            await using var complete = Command("""
+                UPDATE checkouts c SET completed_at = o.processed_at
+                FROM orders o
+                WHERE c.tenant_id = @tenant AND o.tenant_id = @tenant AND c.token = ANY(@tokens)
+                  AND o.checkout_token = c.token AND c.completed_at IS NULL
+                """, ("tokens", tokens, NpgsqlDbType.Text));
+            await complete.ExecuteNonQueryAsync(ct);
+        }
         return accepted.Count;
     }
 
