@@ -13,15 +13,7 @@ public sealed class WebhookTests(XenoFixture fixture)
 {
     private static readonly string FixtureDir = FindFixtures();
 
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "fixtures", "shopify");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("../shared/fixtures/shopify was not found above the test folder.");
-    }
+    private static string FindFixtures() => Path.Combine(AppContext.BaseDirectory, "Fixtures", "shopify");
 
     private static byte[] Fixture(string name) => File.ReadAllBytes(Path.Combine(FixtureDir, name));
 

@@ -117,7 +117,7 @@ internal static class WebhookLatency
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "shared", "fixtures", "shopify", name);
+            var candidate = Path.Combine(dir.FullName, "Xeno.Web.Tests", "Fixtures", "shopify", name);
             if (File.Exists(candidate)) return candidate;
         }
         throw new FileNotFoundException(name);
