@@ -1,0 +1,95 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Xeno.Web.Infrastructure.Database;
+using Xeno.Web.Infrastructure.Tenancy;
+
+namespace Xeno.Web.Features.Metrics;
+
+/// <summary>The store a metric is asked of, and the inclusive range of the shop's local dates.</summary>
+public sealed record MetricsRange(Guid StoreId, string Currency, string TimeZone, DateOnly From, DateOnly To)
+{
+    public const int MaxDays = 731;
+
+    public int Days => To.DayNumber - From.DayNumber + 1;
+
+    /// <summary>Reads <c>from</c>/<c>to</c> (default: the 30 days ending today in the shop's zone); null and
+    /// an error message when they are malformed, reversed or span more than 731 days.</summary>
+    public static async Task<(MetricsRange? Range, IResult? Error)> ParseAsync(HttpRequest request, XenoDb db, TenantContext tenant, TimeProvider clock)
+    {
+        var store = await db.Stores.AsNoTracking().FirstAsync(s => s.Id == tenant.TenantId);
+        var today = Today(store.Timezone, clock);
+        if (!TryDate(request.Query["to"], today, out var to)) return (null, Bad("to must be a date as yyyy-MM-dd."));
+        if (!TryDate(request.Query["from"], to.AddDays(-29), out var from)) return (null, Bad("from must be a date as yyyy-MM-dd."));
+        if (from > to) return (null, Bad("from must not be after to."));
+        var range = new MetricsRange(store.Id, store.Currency, store.Timezone, from, to);
+        if (range.Days > MaxDays) return (null, Bad($"A range may span at most {MaxDays} days."));
+        return (range, null);
+    }
+
+    public static DateOnly Today(string timeZone, TimeProvider clock)
+    {
+        var zone = TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var z) ? z : TimeZoneInfo.Utc;
+        return DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(clock.GetUtcNow(), zone).DateTime);
+    }
+
+    public static bool TryDate(string? text, DateOnly fallback, out DateOnly date)
+    {
+        if (string.IsNullOrEmpty(text)) { date = fallback; return true; }
+        return DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date);
+    }
+
+    public static bool TryLimit(string? text, int fallback, out int limit)
+    {
+        if (string.IsNullOrEmpty(text)) { limit = fallback; return true; }
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= 100;
+    }
+
+    public static IResult Bad(string message) => TypedResults.Problem(title: message, statusCode: StatusCodes.Status400BadRequest);
+
+    /// <summary>Parameters every metric query takes: the tenant, the zone, the range's dates.</summary>
+    public void AddParameters(NpgsqlCommand command)
+    {
+        command.Parameters.AddWithValue("tenant", StoreId);
+        command.Parameters.AddWithValue("tz", TimeZone);
+        command.Parameters.AddWithValue("from", From);
+        command.Parameters.AddWithValue("to", To);
+    }
+}
+
+public static class Money
+{
+    /// <summary>Summed exactly, rounded only when shown: money to 2 decimals, rates to 4, half away from zero.</summary>
+    public static decimal Round(decimal amount) => decimal.Round(amount, 2, MidpointRounding.AwayFromZero);
+    public static decimal Rate(decimal numerator, decimal denominator) =>
+        denominator == 0 ? 0 : decimal.Round(numerator / denominator, 4, MidpointRounding.AwayFromZero);
+}
+
+public static class MetricsSql
+{
+    // The local range as instants: filters on processed_at/created_at stay index ranges (tenant first).
+    public const string Bounds = """
+        bounds AS (SELECT (@from::date)::timestamp AT TIME ZONE @tz AS lo, (@to::date + 1)::timestamp AT TIME ZONE @tz AS hi)
+        """;
+
+    /// <summary>Runs a metric query on the scope's connection (tenant set, so RLS applies as well).</summary>
+    public static async Task<List<T>> QueryAsync<T>(XenoDb db, MetricsRange range, string sql, Func<NpgsqlDataReader, T> read,
+        Action<NpgsqlCommand>? parameters = null, CancellationToken ct = default)
+    {
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = new NpgsqlCommand(sql, (NpgsqlConnection)db.Database.GetDbConnection());
+            range.AddParameters(command);
+            parameters?.Invoke(command);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var rows = new List<T>();
+            while (await reader.ReadAsync(ct)) rows.Add(read(reader));
+            return rows;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+}
