@@ -14,24 +14,25 @@ public static class GetProducts
     private const string Sql = $$"""
         WITH {{MetricsSql.Bounds}},
         sold AS (
-          SELECT l.product_id, sum(l.quantity) AS units, sum(l.original_unit_price * l.quantity) AS gross,
+          SELECT coalesce(l.product_id, 0) AS k, sum(l.quantity) AS units, sum(l.original_unit_price * l.quantity) AS gross,
                  sum(l.discount_allocated) AS discounts, max(l.title) AS title
           FROM orders o JOIN order_lines l ON l.tenant_id = @tenant AND l.order_id = o.id AND NOT l.is_gift_card, bounds
           WHERE o.tenant_id = @tenant AND NOT o.test AND o.deleted_at IS NULL AND o.processed_at >= bounds.lo AND o.processed_at < bounds.hi
-          GROUP BY l.product_id),
+          GROUP BY 1),
         returned AS (
-          SELECT l.product_id, sum(rl.quantity) AS units, sum(rl.subtotal) AS returns, max(l.title) AS title
+          SELECT coalesce(l.product_id, 0) AS k, sum(rl.quantity) AS units, sum(rl.subtotal) AS returns, max(l.title) AS title
           FROM refunds r
           JOIN orders x ON x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL
           JOIN refund_lines rl ON rl.tenant_id = @tenant AND rl.refund_id = r.id
           JOIN order_lines l ON l.tenant_id = @tenant AND l.id = rl.line_item_id AND NOT l.is_gift_card, bounds
           WHERE r.tenant_id = @tenant AND r.created_at >= bounds.lo AND r.created_at < bounds.hi
-          GROUP BY l.product_id),
+          GROUP BY 1),
         merged AS (
-          SELECT coalesce(s.product_id, r.product_id) AS product_id, coalesce(s.units, 0) AS units_sold, coalesce(r.units, 0) AS units_returned,
+          SELECT NULLIF(coalesce(s.k, r.k), 0) AS product_id, coalesce(s.units, 0) AS units_sold, coalesce(r.units, 0) AS units_returned,
                  coalesce(s.gross, 0) AS gross, coalesce(s.discounts, 0) AS discounts, coalesce(r.returns, 0) AS returns,
                  coalesce(s.title, r.title) AS line_title
-          FROM sold s FULL JOIN returned r ON s.product_id IS NOT DISTINCT FROM r.product_id)
+          -- Custom items (no product) are keyed 0, which no Shopify id is: FULL JOIN needs a plain equality.
+          FROM sold s FULL JOIN returned r ON s.k = r.k)
         SELECT m.product_id, coalesce(p.title, m.line_title), m.units_sold, m.units_returned, m.gross, m.discounts, m.returns,
                m.gross - m.discounts - m.returns AS net
         FROM merged m LEFT JOIN products p ON p.tenant_id = @tenant AND p.id = m.product_id
