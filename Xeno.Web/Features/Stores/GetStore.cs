@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Xeno.Web.Features.Sync;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Tenancy;
 
@@ -13,13 +12,5 @@ public static class GetStore
 
     public static async Task<IResult> HandleApiAsync(XenoDb db, TenantContext tenant) =>
         TypedResults.Ok(StoreResponse.From(await QueryAsync(db, tenant)));
-
-    public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, TenantContext tenant, CancellationToken ct)
-    {
-        var store = await QueryAsync(db, tenant);
-        var sync = new SyncTileModel(store.Id, store.LastSyncedAt, store.ConnectionError, await GetSyncStatus.QueryAsync(db, ct));
-        return StorePage.Create(new StorePageModel(http.User.Identity!.Name!, StoreResponse.From(store), sync));
-    }
 }
 
-public sealed record StorePageModel(string UserEmail, StoreResponse Store, SyncTileModel? Sync);

@@ -19,7 +19,6 @@ public sealed class StoresModule : ICarterModule
         pages.MapGet("", ListStores.HandlePageAsync);
         pages.MapPost("", ConnectStore.HandlePageAsync);
         var page = pages.MapGroup("/{storeId}").ForStoreTenant();
-        page.MapGet("", GetStore.HandlePageAsync);
         page.MapPost("/delete", DeleteStore.HandlePageAsync);
     }
 }

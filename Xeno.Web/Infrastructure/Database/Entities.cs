@@ -26,6 +26,9 @@ public sealed class Store
     public DateTimeOffset? LastSyncedAt { get; set; }
     /// <summary>Set when Shopify refuses the stored token: syncs stop until the merchant reconnects.</summary>
     public string? ConnectionError { get; set; }
+    /// <summary>Moves on with every write of the store's data: a dashboard tile drawn at this version
+    /// needs no new query while it stays the same.</summary>
+    public long DataVersion { get; set; }
     public List<StoreMember> Members { get; set; } = [];
 }
 

@@ -306,6 +306,7 @@ public static class ShopDataTransactions
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
             await work(new ShopDataWriter(connection, (NpgsqlTransaction)tx.GetDbTransaction(), tenantId));
             await db.SaveChangesAsync(ct);
+            await db.Stores.Where(s => s.Id == tenantId).ExecuteUpdateAsync(s => s.SetProperty(x => x.DataVersion, x => x.DataVersion + 1), ct);
             await tx.CommitAsync(ct);
         }
         finally

@@ -518,6 +518,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("text")
                         .HasColumnName("currency");
 
+                    b.Property<long>("DataVersion")
+                        .HasColumnType("bigint")
+                        .HasColumnName("data_version");
+
                     b.Property<DateTimeOffset?>("LastSyncedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("last_synced_at");
