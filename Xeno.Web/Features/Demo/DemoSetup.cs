@@ -38,14 +38,27 @@ public static class DemoSetup
         // A Plus-sized bucket, so that the first sync of the demo takes seconds rather than minutes.
         foreach (var shop in new[] { demoShop, tryXeno }) shop.RateLimit.Configure(maximumAvailable: 20_000, restoreRate: 10_000);
 
+        // The demo shop signs its webhooks with Xeno's app secret and sends them to Xeno's own address.
+        builder.Configuration["Shopify:ApiSecret"] ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        state.AppSecret = builder.Configuration["Shopify:ApiSecret"]!;
+        builder.Configuration["App:PublicUrl"] ??= OwnAddress(builder.Configuration);
+
         // Started now, before the app is built, so that Shopify:ApiBaseUrl can point at it.
         var server = ShopifyTestServer.StartAsync(state).GetAwaiter().GetResult();
         builder.Configuration["Shopify:ApiBaseUrl"] = server.ApiBaseUrl;
         builder.Services.AddSingleton(server);
+        builder.Services.AddHostedService<DemoActivity>();
 
         credentials.Email = DemoEmail;
         credentials.Password = "demo-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         builder.Services.AddHostedService(sp => new DemoAccountSeeder(sp, credentials, demoToken));
         return builder;
+    }
+
+    /// <summary>Where this process listens (the first of --urls / ASPNETCORE_URLS), with a wildcard host made loopback.</summary>
+    private static string OwnAddress(IConfiguration config)
+    {
+        var first = (config["urls"] ?? config["ASPNETCORE_URLS"] ?? "http://127.0.0.1:5080").Split(';', StringSplitOptions.RemoveEmptyEntries)[0];
+        return first.Replace("://*", "://127.0.0.1").Replace("://+", "://127.0.0.1").Replace("://0.0.0.0", "://127.0.0.1").TrimEnd('/');
     }
 }
