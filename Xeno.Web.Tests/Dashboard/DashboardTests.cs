@@ -106,6 +106,27 @@ public sealed class DashboardTests(XenoFixture fixture)
     }
 
     [Fact]
+    public async Task the_stores_list_shows_each_stores_headline_figures()
+    {
+        var (browser, storeId, token) = await SyncedStoreAsync();
+        var api = await fixture.Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{storeId}/metrics/summary"); s.WithBearerToken(token); });
+        var summary = (await api.ReadAsJsonAsync<GetSummary.Response>())!;
+        var (_, html) = await browser.GetAsync("/stores");
+        Assert.Contains($"<strong>{summary.Orders}</strong> orders", html);
+        Assert.Contains(Xeno.Web.Features.Dashboard.Formats.Money(summary.NetSales, summary.Currency), html);
+    }
+
+    [Fact]
+    public async Task the_api_is_described_by_openapi()
+    {
+        var result = await fixture.Host.Scenario(s => { s.Get.Url("/openapi/v1.json"); s.StatusCodeShouldBeOk(); });
+        var document = await result.ReadAsTextAsync();
+        Assert.Contains("/api/v1/stores/{storeId}/metrics/summary", document);
+        Assert.Contains("/api/v1/auth/login", document);
+        Assert.DoesNotContain("/webhooks/shopify", document);
+    }
+
+    [Fact]
     public async Task an_empty_store_says_what_to_do()
     {
         var (_, token) = await fixture.RegisterAsync();

@@ -1,5 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Xeno.Web.Features.Demo;
+using Xeno.Web.Features.Metrics;
+using Xeno.Web.Infrastructure.Tenancy;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
 
@@ -22,8 +24,23 @@ public static class ListStores
     {
         var stores = await QueryAsync(db, http.User.UserId());
         var demo = http.RequestServices.GetRequiredService<DemoShopInfo>();
-        return StoresPage.Create(new StoresPageModel(http.User.Identity!.Name!, stores.Select(StoreResponse.From).ToList(), form, demo));
+        var clock = http.RequestServices.GetRequiredService<TimeProvider>();
+        var headlines = new List<StoreHeadline>();
+        foreach (var store in stores)
+        {
+            // Each store is its own tenant, so each gets a scope of its own (both walls stay up).
+            await using var scope = http.RequestServices.GetRequiredService<IServiceScopeFactory>().CreateAsyncScope();
+            scope.ServiceProvider.GetRequiredService<TenantContext>().Set(store.Id);
+            var today = MetricsRange.Today(store.Timezone, clock);
+            var summary = await GetSummary.QueryAsync(scope.ServiceProvider.GetRequiredService<XenoDb>(),
+                new MetricsRange(store.Id, store.Currency, store.Timezone, today.AddDays(-29), today), http.RequestAborted);
+            headlines.Add(new StoreHeadline(StoreResponse.From(store), summary.Orders, summary.NetSales));
+        }
+        return StoresPage.Create(new StoresPageModel(http.User.Identity!.Name!, headlines, form, demo));
     }
 }
 
-public sealed record StoresPageModel(string UserEmail, IReadOnlyList<StoreResponse> Stores, ConnectForm Form, DemoShopInfo Demo);
+/// <summary>A store in the list, with its last 30 days' orders and net sales.</summary>
+public sealed record StoreHeadline(StoreResponse Store, int Orders, decimal NetSales);
+
+public sealed record StoresPageModel(string UserEmail, IReadOnlyList<StoreHeadline> Stores, ConnectForm Form, DemoShopInfo Demo);

@@ -13,6 +13,7 @@ public static class WebSetup
     {
         builder.Services.AddCarter(new DependencyContextAssemblyCatalog(typeof(Program).Assembly));
         builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi(); // /openapi/v1.json: the JSON API only (pages are excluded from it)
         // Keys live in PostgreSQL so that every process decrypts what another encrypted.
         builder.Services.AddDataProtection().SetApplicationName("Xeno").PersistKeysToDbContext<XenoDb>();
         builder.Services.Configure<ForwardedHeadersOptions>(o =>
@@ -41,6 +42,7 @@ public static class WebSetup
         if (XenoRoles.ServesWeb(app.Configuration))
         {
             app.MapCarter();
+            app.MapOpenApi();
             app.MapOperatorDashboard();
         }
         else app.MapGet("/healthz", () => "ok"); // a worker answers its health check and nothing else
