@@ -124,6 +124,25 @@ public sealed class DashboardTests(XenoFixture fixture)
         Assert.Contains("/api/v1/stores/{storeId}/metrics/summary", document);
         Assert.Contains("/api/v1/auth/login", document);
         Assert.DoesNotContain("/webhooks/shopify", document);
+
+        // And a page people can read, which draws itself from that document.
+        var page = await fixture.Host.Scenario(s => { s.Get.Url("/api.html"); s.StatusCodeShouldBeOk(); });
+        Assert.Contains("/openapi/v1.json", await page.ReadAsTextAsync());
+    }
+
+    [Fact]
+    public async Task every_tile_is_served_as_an_htmx_fragment()
+    {
+        var (browser, storeId, _) = await SyncedStoreAsync();
+        foreach (var tile in Xeno.Web.Features.Dashboard.ShowDashboard.Tiles)
+        {
+            var (response, html) = await browser.GetAsync($"/stores/{storeId}/tiles/{tile}?range=90", htmx: true);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.StartsWith($"<section class=\"card tile tile-{tile}\"", html.TrimStart());
+            Assert.DoesNotContain("<html", html);
+        }
+        var (unknown, _) = await browser.GetAsync($"/stores/{storeId}/tiles/nonsense", htmx: true);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
     [Fact]

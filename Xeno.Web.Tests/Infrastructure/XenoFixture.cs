@@ -18,6 +18,9 @@ public sealed class XenoFixture : IAsyncLifetime
 {
     private PrivatePostgres? _postgres;
 
+    /// <summary>The private cluster, when the tests started one (null with XENO_TEST_DB).</summary>
+    public PrivatePostgres? Postgres => _postgres;
+
     public IAlbaHost Host { get; private set; } = null!;
     public ShopifyTestServer Shopify { get; private set; } = null!;
     public string OwnerConnectionString { get; private set; } = "";

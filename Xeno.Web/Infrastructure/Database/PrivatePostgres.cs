@@ -76,6 +76,20 @@ public sealed class PrivatePostgres : IAsyncDisposable
         return new PrivatePostgres(dataDir, binDir, deleteOnDispose, owner.ConnectionString);
     }
 
+    /// <summary>Another database owned by the same owner, for a second Xeno process that must not share
+    /// the first one's data or job queues (the browser tests).</summary>
+    public async Task<string> CreateDatabaseAsync(string name)
+    {
+        var port = ReadPort(_dataDir)!.Value;
+        var superuser = new NpgsqlConnectionStringBuilder { Host = _dataDir, Port = port, Username = "postgres", Database = "postgres" };
+        await using (var conn = new NpgsqlConnection(superuser.ConnectionString))
+        {
+            await conn.OpenAsync();
+            await Exec(conn, $"CREATE DATABASE \"{name}\" OWNER xeno_owner");
+        }
+        return new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
+    }
+
     public ValueTask DisposeAsync()
     {
         var clusterDir = Path.Combine(_dataDir, "cluster");
