@@ -18,13 +18,7 @@ public sealed class DashboardTests(XenoFixture fixture)
         fixture.Shopify.State.AddShop(shop, "shpat_dash");
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, domain, "shpat_dash");
-        for (var i = 0; i < 400; i++)
-        {
-            var result = await fixture.Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{store.Id}/sync"); s.WithBearerToken(token); });
-            var status = await result.ReadAsJsonAsync<Xeno.Web.Features.Sync.GetSyncStatus.Response>();
-            if (status!.State == "idle" && status.LastRun is not null) break;
-            await Task.Delay(100);
-        }
+        await fixture.WaitForSyncAsync(token, store.Id);
         var browser = new BrowserSession(fixture.CreateClient());
         browser.UseToken(token);
         return (browser, store.Id, token);

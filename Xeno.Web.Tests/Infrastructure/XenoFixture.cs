@@ -113,6 +113,20 @@ public sealed class XenoFixture : IAsyncLifetime
 
     public HttpClient CreateClient() => Host.Server.CreateClient();
 
+    /// <summary>Polls the sync API until the store's last run has ended (idle or failed), as a client would.</summary>
+    public async Task<Xeno.Web.Features.Sync.GetSyncStatus.Response> WaitForSyncAsync(string apiToken, Guid storeId, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(8));
+        while (true)
+        {
+            var result = await Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{storeId}/sync"); s.WithBearerToken(apiToken); });
+            var status = (await result.ReadAsJsonAsync<Xeno.Web.Features.Sync.GetSyncStatus.Response>())!;
+            if (status.State is "idle" or "failed" && status.LastRun is not null) return status;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The sync did not end: {status.State}");
+            await Task.Delay(250);
+        }
+    }
+
     /// <summary>One value read in SQL as the owner, with the store's tenant set (RLS applies to the owner too).</summary>
     public async Task<object?> ScalarAsync(Guid storeId, string sql)
     {

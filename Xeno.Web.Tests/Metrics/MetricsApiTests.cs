@@ -55,7 +55,7 @@ public sealed class MetricsApiTests(XenoFixture fixture)
             var (shop, shopToken) = GeneratedShop(seed: 42);
             var (_, token) = await fixture.RegisterAsync();
             var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
-            var status = await WaitForSyncAsync(token, store.Id);
+            var status = await fixture.WaitForSyncAsync(token, store.Id);
             Assert.True(status.State == "idle" && status.LastRun!.Status == "succeeded", status.LastRun?.Error);
             _synced = (shop, token, store.Id);
             return _synced.Value;
@@ -76,18 +76,6 @@ public sealed class MetricsApiTests(XenoFixture fixture)
         return (shop, token);
     }
 
-    private async Task<GetSyncStatus.Response> WaitForSyncAsync(string apiToken, Guid storeId)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(8);
-        while (true)
-        {
-            var result = await Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{storeId}/sync"); s.WithBearerToken(apiToken); });
-            var status = (await result.ReadAsJsonAsync<GetSyncStatus.Response>())!;
-            if (status.State is "idle" or "failed" && status.LastRun is not null) return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The sync did not end: {status.State}");
-            await Task.Delay(250);
-        }
-    }
 
     private static string Day(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
@@ -210,7 +198,7 @@ public sealed class MetricsApiTests(XenoFixture fixture)
         var (shop, shopToken) = GeneratedShop(seed: 43);
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
-        await WaitForSyncAsync(token, store.Id);
+        await fixture.WaitForSyncAsync(token, store.Id);
 
         var zone = shop.TimeZone;
         DateTimeOffset Local(int month, int day, int hour, int minute)

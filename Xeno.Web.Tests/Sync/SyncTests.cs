@@ -27,18 +27,6 @@ public sealed class SyncTests(XenoFixture fixture)
         return (shop, token);
     }
 
-    private async Task<GetSyncStatus.Response> WaitForSyncAsync(string apiToken, Guid storeId, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(8));
-        while (true)
-        {
-            var result = await Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{storeId}/sync"); s.WithBearerToken(apiToken); });
-            var status = (await result.ReadAsJsonAsync<GetSyncStatus.Response>())!;
-            if (status.State is "idle" or "failed" && status.LastRun is not null) return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The sync did not end: {status.State}");
-            await Task.Delay(250);
-        }
-    }
 
     [Fact]
     public async Task a_full_sync_of_a_2000_order_shop_stores_exactly_the_shops_records()
@@ -47,7 +35,7 @@ public sealed class SyncTests(XenoFixture fixture)
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
 
-        var status = await WaitForSyncAsync(token, store.Id);
+        var status = await fixture.WaitForSyncAsync(token, store.Id);
         Assert.True(status.State == "idle", status.LastRun?.Error);
         Assert.Equal("succeeded", status.LastRun!.Status);
         Assert.Equal("full", status.LastRun.Mode);
@@ -74,7 +62,7 @@ public sealed class SyncTests(XenoFixture fixture)
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
 
-        var status = await WaitForSyncAsync(token, store.Id, TimeSpan.FromMinutes(15));
+        var status = await fixture.WaitForSyncAsync(token, store.Id, TimeSpan.FromMinutes(15));
         Assert.True(status.State == "idle", status.LastRun?.Error);
         Assert.Equal(2000, status.Totals.Orders);
         Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
@@ -86,7 +74,7 @@ public sealed class SyncTests(XenoFixture fixture)
         var (shop, shopToken) = GeneratedShop(seed: 12, orders: 300);
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
-        await WaitForSyncAsync(token, store.Id);
+        await fixture.WaitForSyncAsync(token, store.Id);
         var pagesBefore = shop.Requests["orders"];
 
         var customer = shop.Customers.First(c => c.Id > 0);
@@ -101,7 +89,7 @@ public sealed class SyncTests(XenoFixture fixture)
             s.WithBearerToken(token);
             s.StatusCodeShouldBe(202);
         });
-        var status = await WaitForSyncAsync(token, store.Id);
+        var status = await fixture.WaitForSyncAsync(token, store.Id);
         Assert.Equal("incremental", status.LastRun!.Mode);
         Assert.Equal("succeeded", status.LastRun.Status);
         Assert.Equal(3, status.LastRun.Fetched.Orders); // two new orders and the refunded one
@@ -125,7 +113,7 @@ public sealed class SyncTests(XenoFixture fixture)
         }
         Assert.Single(ids.Distinct());
         shop.Faults.Latency = TimeSpan.Zero;
-        await WaitForSyncAsync(token, store.Id);
+        await fixture.WaitForSyncAsync(token, store.Id);
     }
 
     [Fact]
@@ -148,7 +136,7 @@ public sealed class SyncTests(XenoFixture fixture)
         var (shop, shopToken) = GeneratedShop(seed: 14, orders: 400);
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
-        await WaitForSyncAsync(token, store.Id); // the full sync that connecting queues
+        await fixture.WaitForSyncAsync(token, store.Id); // the full sync that connecting queues
         var freshRunPages = shop.Requests["orders"];
 
         // A run whose job is not queued: this test plays the worker, and is killed after 30 order pages.
@@ -183,7 +171,7 @@ public sealed class SyncTests(XenoFixture fixture)
         Assert.True(resumedPages < freshRunPages, $"resumed run fetched {resumedPages} order pages, a fresh one {freshRunPages}");
         Assert.True(resumedPages <= freshRunPages - 28, $"resumed run fetched {resumedPages} order pages, a fresh one {freshRunPages}");
 
-        var status = await WaitForSyncAsync(token, store.Id);
+        var status = await fixture.WaitForSyncAsync(token, store.Id);
         Assert.Equal(runId, status.LastRun!.RunId);
         Assert.Equal("succeeded", status.LastRun.Status);
         Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
@@ -195,11 +183,11 @@ public sealed class SyncTests(XenoFixture fixture)
         var (shop, shopToken) = GeneratedShop(seed: 15, orders: 50);
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
-        await WaitForSyncAsync(token, store.Id);
+        await fixture.WaitForSyncAsync(token, store.Id);
 
         fixture.Shopify.State.RevokeToken(shop.MyshopifyDomain, shopToken);
         await Host.Scenario(s => { s.Post.Url($"/api/v1/stores/{store.Id}/sync"); s.WithBearerToken(token); s.StatusCodeShouldBe(202); });
-        var status = await WaitForSyncAsync(token, store.Id);
+        var status = await fixture.WaitForSyncAsync(token, store.Id);
         Assert.Equal("failed", status.State);
         Assert.Contains("Reconnect", status.LastRun!.Error);
     }

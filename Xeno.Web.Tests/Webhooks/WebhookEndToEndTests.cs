@@ -23,7 +23,7 @@ public sealed class WebhookEndToEndTests(XenoFixture fixture)
         // Connecting subscribed the store to every topic Xeno handles, at Xeno's public address.
         Assert.Equal(17, shop.WebhookSubscriptions.Count);
         Assert.All(shop.WebhookSubscriptions, s => Assert.Equal("http://xeno.test/webhooks/shopify", s.Uri));
-        await WaitSyncedAsync(token, store.Id);
+        await fixture.WaitForSyncAsync(token, store.Id);
 
         // As Shopify may: some deliveries twice, and neighbours swapped.
         fixture.Shopify.State.Webhooks.Reseed(7);
@@ -59,15 +59,4 @@ public sealed class WebhookEndToEndTests(XenoFixture fixture)
         Assert.Contains("REFUNDS_CREATE", settings);
     }
 
-    private async Task WaitSyncedAsync(string token, Guid storeId)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            var result = await fixture.Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{storeId}/sync"); s.WithBearerToken(token); });
-            var status = await result.ReadAsJsonAsync<Xeno.Web.Features.Sync.GetSyncStatus.Response>();
-            if (status!.State == "idle" && status.LastRun is not null) return;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("The first sync did not end.");
-    }
 }
