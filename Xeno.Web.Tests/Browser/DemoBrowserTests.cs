@@ -25,12 +25,7 @@ public sealed partial class DemoBrowserTests(XenoFixture fixture)
         await using var xeno = await XenoProcess.StartAsync(connection);
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await LaunchAsync(playwright);
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new() { Width = 1280, Height = 900 }, ColorScheme = ColorScheme.Light });
         var page = await context.NewPageAsync();
 
@@ -40,9 +35,9 @@ public sealed partial class DemoBrowserTests(XenoFixture fixture)
         await page.FillAsync("#email", "demo@xeno.test");
         await page.FillAsync("#password", xeno.DemoPassword);
         await page.ClickAsync("main button[type=submit]");
-        await page.WaitForURLAsync("**/stores");
+        await page.WaitForURLAsync("**/stores", Committed);
         await page.ClickAsync("text=Xeno Demo Outfitters");
-        await page.WaitForURLAsync(new Regex("/stores/[0-9a-f-]+$"));
+        await page.WaitForURLAsync(new Regex("/stores/[0-9a-f-]+$"), Committed);
 
         // Tiles fill once the first sync is in (the summary tile polls itself).
         var orders = page.Locator("#tile-summary dt:text-is('Orders') + dd");
@@ -83,6 +78,53 @@ public sealed partial class DemoBrowserTests(XenoFixture fixture)
         Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the page scrolls sideways at 360 px");
         await Screenshot(page, "dashboard-phone.png");
     }
+
+    [Fact]
+    public async Task a_newcomer_registers_and_installs_their_own_demo_shop_through_shopifys_consent_page()
+    {
+        Assert.True(fixture.Postgres is not null, "The browser test needs the private cluster (unset XENO_TEST_DB).");
+        var connection = await fixture.Postgres!.CreateDatabaseAsync("xeno_install_" + Guid.NewGuid().ToString("N")[..8]);
+        await using var xeno = await XenoProcess.StartAsync(connection);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await (await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new() { Width = 1280, Height = 900 } })).NewPageAsync();
+
+        await page.GotoAsync(xeno.Url + "/register");
+        await page.FillAsync("#email", $"newcomer-{Guid.NewGuid():N}@example.com");
+        await page.FillAsync("#password", "a newcomer's password");
+        await page.ClickAsync("main button[type=submit]");
+        await page.WaitForURLAsync("**/stores", Committed);
+
+        // The main action: install Xeno, with this account's own demo shop already filled in.
+        var shop = await page.InputValueAsync("#install-shop");
+        Assert.Matches("^try-xeno-[0-9a-f]{8}\\.myshopify\\.com$", shop);
+        var axe = await page.RunAxe();
+        Assert.True(axe.Violations.All(v => v.Impact is not ("serious" or "critical")),
+            string.Join("\n", axe.Violations.Select(v => $"{v.Id}: {v.Help}")));
+        await Screenshot(page, "stores-install.png");
+        await page.ClickAsync("#install button[type=submit]");
+
+        // Shopify's consent page (the demo server's), then back to the new store's dashboard.
+        await page.WaitForURLAsync(new Regex("/admin/oauth/authorize"), Committed);
+        Assert.Contains("Install", await page.InnerTextAsync("body"));
+        await page.ClickAsync("#install");
+        await page.WaitForURLAsync(new Regex("/stores/[0-9a-f-]{36}$"), Committed);
+        Assert.Contains(shop, await page.InnerTextAsync("main"));
+
+        var orders = page.Locator("#tile-summary dt:text-is('Orders') + dd");
+        await Expect(async () => Assert.True(int.Parse(await orders.InnerTextAsync()) > 0), TimeSpan.FromSeconds(90));
+        await Expect(async () => Assert.Contains("Last successful sync", await page.InnerTextAsync("#sync-tile")), TimeSpan.FromSeconds(120));
+        await Screenshot(page, "dashboard-installed.png");
+    }
+
+    private static readonly PageWaitForURLOptions Committed = new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 };
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = "/usr/bin/chromium",
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
 
     private static async Task Expect(Func<Task> assertion, TimeSpan within)
     {

@@ -17,7 +17,7 @@ public sealed class DashboardTests(XenoFixture fixture)
         shop.RateLimit.Configure(1_000_000, 1_000_000);
         fixture.Shopify.State.AddShop(shop, "shpat_dash");
         var (_, token) = await fixture.RegisterAsync();
-        var store = await fixture.ConnectStoreAsync(token, domain, "shpat_dash");
+        var store = await fixture.ConnectStoreAsync(token, domain, "shpat_dash", apiSecret: XenoFixture.WebhookSecret);
         await fixture.WaitForSyncAsync(token, store.Id);
         var browser = new BrowserSession(fixture.CreateClient());
         browser.UseToken(token);

@@ -18,6 +18,8 @@ public sealed partial class BrowserSession(HttpClient client)
     /// <summary>Signs the browser in with a token the API handed out (both are the same kind of token).</summary>
     public void UseToken(string token) => _cookies["xeno_auth"] = token;
 
+    public void SetCookie(string name, string value) => _cookies[name] = value;
+
     public async Task<(HttpResponseMessage Response, string Html)> GetAsync(string url, bool htmx = false)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);

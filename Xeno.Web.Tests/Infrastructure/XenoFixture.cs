@@ -39,6 +39,9 @@ public sealed class XenoFixture : IAsyncLifetime
         // which exists only once the host is built: hence a handler bound late.
         var webhooks = new LateBoundHandler();
         Shopify = await ShopifyTestServer.StartAsync(new ShopifyServerState(webhookHandler: webhooks) { AppSecret = WebhookSecret });
+        // Xeno is the test server's public app: installs go through its consent, approved at once for these tests.
+        Shopify.State.DefaultApp.RedirectUris.Add(PublicUrl + "/auth/shopify/callback");
+        Shopify.State.OAuth.AutoApprove = true;
         Host = await AlbaHost.For<Program>(builder =>
         {
             builder.UseEnvironment("Testing");
@@ -47,7 +50,8 @@ public sealed class XenoFixture : IAsyncLifetime
             builder.UseSetting("Demo:Enabled", "false");
             builder.UseSetting("Operations:OperatorEmails", OperatorEmail);
             builder.UseSetting("Shopify:ApiSecret", WebhookSecret);
-            builder.UseSetting("App:PublicUrl", "http://xeno.test");
+            builder.UseSetting("App:PublicUrl", PublicUrl);
+            builder.UseSetting("Shopify:ApiKey", Shopify.State.DefaultApp.ClientId);
             builder.UseSetting("Shopify:PreviousApiSecret", PreviousWebhookSecret);
             // Shopify's faults are injected by the thousand here: retry after milliseconds, not seconds.
             builder.UseSetting("Shopify:RetryBaseDelay", "00:00:00.010");
@@ -72,6 +76,9 @@ public sealed class XenoFixture : IAsyncLifetime
         if (_postgres is not null) await _postgres.DisposeAsync();
     }
 
+    /// <summary>Xeno's App__PublicUrl in the tests: where Shopify sends webhooks and the install's callback.</summary>
+    public const string PublicUrl = "http://xeno.test";
+    /// <summary>Xeno's app secret (Shopify__ApiSecret): it signs the test server's webhooks and OAuth callbacks.</summary>
     public const string WebhookSecret = "test-app-secret";
     public const string PreviousWebhookSecret = "rotated-out-secret";
     public static readonly string OperatorEmail = UniqueEmail("operator");
@@ -100,11 +107,13 @@ public sealed class XenoFixture : IAsyncLifetime
         return (domain, token);
     }
 
-    public async Task<StoreResponse> ConnectStoreAsync(string apiToken, string domain, string shopToken)
+    /// <summary>Connects a shop with a pasted token. Tokens of <see cref="NewShop"/> belong to the test server's default
+    /// app; pass its secret (<see cref="WebhookSecret"/>) as <paramref name="apiSecret"/> for Xeno to subscribe to its webhooks.</summary>
+    public async Task<StoreResponse> ConnectStoreAsync(string apiToken, string domain, string shopToken, string? apiSecret = null)
     {
         var result = await Host.Scenario(s =>
         {
-            s.Post.Json(new { shopDomain = domain, accessToken = shopToken }).ToUrl("/api/v1/stores");
+            s.Post.Json(new { shopDomain = domain, accessToken = shopToken, apiSecret }).ToUrl("/api/v1/stores");
             s.WithBearerToken(apiToken);
             s.StatusCodeShouldBe(201);
         });
@@ -127,7 +136,7 @@ public sealed class XenoFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>One value read in SQL as the owner, with the store's tenant set (RLS applies to the owner too).</summary>
+    /// <summary>One value read in SQL as the owner, with the store's tenant set (RLS applies to the owner too); SQL NULL is null.</summary>
     public async Task<object?> ScalarAsync(Guid storeId, string sql)
     {
         await using var conn = new Npgsql.NpgsqlConnection(OwnerConnectionString);
@@ -138,7 +147,8 @@ public sealed class XenoFixture : IAsyncLifetime
             await set.ExecuteNonQueryAsync();
         }
         await using var cmd = new Npgsql.NpgsqlCommand(sql, conn);
-        return await cmd.ExecuteScalarAsync();
+        var value = await cmd.ExecuteScalarAsync();
+        return value is DBNull ? null : value;
     }
 }
 

@@ -197,7 +197,7 @@ public sealed class MetricsApiTests(XenoFixture fixture)
     {
         var (shop, shopToken) = GeneratedShop(seed: 43);
         var (_, token) = await fixture.RegisterAsync();
-        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
+        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken, apiSecret: XenoFixture.WebhookSecret);
         await fixture.WaitForSyncAsync(token, store.Id);
 
         var zone = shop.TimeZone;

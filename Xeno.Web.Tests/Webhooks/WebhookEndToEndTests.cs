@@ -18,7 +18,7 @@ public sealed class WebhookEndToEndTests(XenoFixture fixture)
         shop.RateLimit.Configure(1_000_000, 1_000_000);
         fixture.Shopify.State.AddShop(shop, "shpat_live");
         var (_, token) = await fixture.RegisterAsync();
-        var store = await fixture.ConnectStoreAsync(token, domain, "shpat_live");
+        var store = await fixture.ConnectStoreAsync(token, domain, "shpat_live", apiSecret: XenoFixture.WebhookSecret);
 
         // Connecting subscribed the store to every topic Xeno handles, at Xeno's public address.
         Assert.Equal(17, shop.WebhookSubscriptions.Count);

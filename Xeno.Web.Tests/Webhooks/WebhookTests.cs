@@ -270,7 +270,7 @@ public sealed class WebhookTests(XenoFixture fixture)
         // A late update of the customer does not bring the data back.
         await PostAsync(store.ShopDomain, "customers/update", Encoding.UTF8.GetBytes(customer.ToJsonString()));
         await WaitProcessedAsync(store.Id);
-        Assert.Equal(DBNull.Value, await fixture.ScalarAsync(store.Id, $"SELECT email FROM customers WHERE id = {customerId}"));
+        Assert.Null(await fixture.ScalarAsync(store.Id, $"SELECT email FROM customers WHERE id = {customerId}"));
     }
 
     /// <summary>Rows of any table of the store whose text mentions <paramref name="needle"/>.</summary>

@@ -41,24 +41,26 @@ public static class Register
             _ => TypedResults.Problem(title: "An account with this email already exists.", statusCode: StatusCodes.Status409Conflict),
         };
 
-    public static IResult ShowPage(HttpContext http) => RegisterPage.Create(new RegisterPageModel(null, null));
+    public static IResult ShowPage(string? returnUrl) => RegisterPage.Create(new RegisterPageModel(null, null, returnUrl));
 
     public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, JwtTokens tokens, TimeProvider clock)
     {
         var form = await http.Request.ReadFormAsync();
         var email = form["email"].ToString();
+        var returnUrl = form["returnUrl"].ToString();
         var outcome = await ExecuteAsync(db, clock, email, form["password"]);
         switch (outcome)
         {
             case Outcome.Created c:
                 Accounts.SignInBrowser(http, tokens.Issue(c.User));
-                return Results.Redirect("/stores", preserveMethod: false);
+                // Back to where the visitor was going, e.g. an install Shopify started.
+                return Results.Redirect(Forms.SafeReturnUrl(returnUrl), preserveMethod: false);
             case Outcome.Invalid i:
-                return RegisterPage.Create(new RegisterPageModel(email, i.Message));
+                return RegisterPage.Create(new RegisterPageModel(email, i.Message, returnUrl));
             default:
-                return RegisterPage.Create(new RegisterPageModel(email, "An account with this email already exists. Log in instead."));
+                return RegisterPage.Create(new RegisterPageModel(email, "An account with this email already exists. Log in instead.", returnUrl));
         }
     }
 }
 
-public sealed record RegisterPageModel(string? Email, string? Error);
+public sealed record RegisterPageModel(string? Email, string? Error, string? ReturnUrl);

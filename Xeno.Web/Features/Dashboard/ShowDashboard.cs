@@ -20,7 +20,7 @@ public static class ShowDashboard
         var tiles = new List<TileModel>();
         foreach (var name in Tiles) tiles.Add(await TileModel.BuildAsync(db, store, range, name, ct));
         var sync = new SyncTileModel(store.Id, store.LastSyncedAt, store.ConnectionError, await GetSyncStatus.QueryAsync(db, ct));
-        var model = new DashboardModel(http.User.Identity!.Name!, StoreResponse.From(store), range, tiles, sync);
+        var model = new DashboardModel(http.User.Identity!.Name!, StoreResponse.From(store), store.ConnectionError, range, tiles, sync);
         http.Response.Headers.Vary = "HX-Request";
         // The range picker swaps the tiles only; a full visit gets the page.
         return http.Request.Headers.ContainsKey("HX-Request") && !http.Request.Headers.ContainsKey("HX-Boosted")
@@ -40,7 +40,7 @@ public static class ShowDashboard
     }
 }
 
-public sealed record DashboardModel(string UserEmail, StoreResponse Store, DashboardRange Range, IReadOnlyList<TileModel> Tiles, SyncTileModel Sync);
+public sealed record DashboardModel(string UserEmail, StoreResponse Store, string? ConnectionError, DashboardRange Range, IReadOnlyList<TileModel> Tiles, SyncTileModel Sync);
 
 /// <summary>One tile: which, for which range, drawn at which data version, and its figures.</summary>
 public sealed record TileModel(Guid StoreId, string Name, string Currency, DashboardRange Range, long Version, object Data)

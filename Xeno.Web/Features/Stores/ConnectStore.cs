@@ -1,5 +1,4 @@
 using Hangfire;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Xeno.Web.Features.Sync;
@@ -11,11 +10,16 @@ using Xeno.Web.Infrastructure.Tenancy;
 
 namespace Xeno.Web.Features.Stores;
 
-/// <summary>Connects a shop with an Admin API access token the merchant pasted (a custom app's
-/// <c>shpat_…</c>): the token is tried on the shop first, then kept encrypted.</summary>
+/// <summary>
+/// Connects a shop to an account, by one of the three ways in: Shopify's install (the OAuth callback hands over its
+/// grant), an app of the merchant's own organization (client credentials), or a custom app made in the Shopify admin
+/// before 2026 (a pasted access token, with that app's API secret when its webhooks should reach Xeno). The credentials
+/// are tried on the shop first; only then does Xeno say whether another account has the shop, so that a guess reveals
+/// nothing about who uses Xeno.
+/// </summary>
 public static class ConnectStore
 {
-    public sealed record Request(string? ShopDomain, string? AccessToken);
+    public sealed record Request(string? ShopDomain, string? AccessToken = null, string? ApiSecret = null, string? ClientId = null, string? ClientSecret = null);
 
     public abstract record Outcome
     {
@@ -25,35 +29,79 @@ public static class ConnectStore
         public sealed record ShopUnreachable(string Message) : Outcome;
     }
 
-    public const string TokenPurpose = "Xeno.Shopify.AccessToken.v1";
+    /// <summary>What connecting needs, resolved from the container (bound with [AsParameters] on the endpoints).</summary>
+    public sealed record Services(
+        XenoDb Db, TenantContext Tenant, ShopifyAdminClient Shopify, ShopifyOAuthClient OAuth, ShopifyCredentials Credentials,
+        IBackgroundJobClient Jobs, IConfiguration Config, TimeProvider Clock, ILogger<Request> Logger)
+    {
+        public static Services From(IServiceProvider sp) => new(
+            sp.GetRequiredService<XenoDb>(), sp.GetRequiredService<TenantContext>(), sp.GetRequiredService<ShopifyAdminClient>(),
+            sp.GetRequiredService<ShopifyOAuthClient>(), sp.GetRequiredService<ShopifyCredentials>(), sp.GetRequiredService<IBackgroundJobClient>(),
+            sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Request>>());
+    }
 
-    public static async Task<Outcome> ExecuteAsync(
-        Guid userId, Request request, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, IBackgroundJobClient jobs, IConfiguration config, TimeProvider clock, ILogger logger, CancellationToken ct)
+    public const string UnknownShop = "Shopify does not know this shop. Check the domain: it is the one ending in .myshopify.com.";
+    public const string Unreachable = "Xeno could not reach Shopify. Try again in a minute.";
+
+    /// <summary>A store connected by the merchant's own credentials: an access token, or an app's client id and secret.</summary>
+    public static async Task<Outcome> ExecuteAsync(Guid userId, Request request, Services s, CancellationToken ct)
     {
         if (!ShopDomain.TryNormalize(request.ShopDomain, out var domain))
             return new Outcome.Refused("The shop domain must look like your-shop.myshopify.com.");
         var token = request.AccessToken?.Trim() ?? "";
-        if (token.Length is 0 or > 512)
-            return new Outcome.Refused("Paste the Admin API access token of your store's custom app.");
+        var clientId = request.ClientId?.Trim() ?? "";
+        var clientSecret = request.ClientSecret?.Trim() ?? "";
+        var apiSecret = request.ApiSecret?.Trim() ?? "";
+        if (token.Length > 0 == (clientId.Length > 0 || clientSecret.Length > 0))
+            return new Outcome.Refused("Give either an Admin API access token, or an app's client id and client secret.");
+        if (token.Length > 512 || apiSecret.Length > 512 || clientId.Length > 512 || clientSecret.Length > 512)
+            return new Outcome.Refused("That credential is too long to be Shopify's.");
 
-        var existing = await db.Stores.Include(s => s.Members).FirstOrDefaultAsync(s => s.ShopDomain == domain, ct);
-        if (existing is not null && existing.Members.All(m => m.UserId != userId))
-            return new Outcome.TakenByAnotherAccount();
+        if (token.Length > 0)
+            return await ConnectAsync(userId, domain, new NewCredential(CredentialMethods.AccessToken,
+                new TokenGrant(token, null, null, null, null), AppSecret: apiSecret.Length > 0 ? apiSecret : null), s, ct);
 
+        if (clientId.Length == 0 || clientSecret.Length == 0)
+            return new Outcome.Refused("Give both the app's client id and its client secret.");
+        TokenGrant grant;
+        try { grant = await s.OAuth.ClientCredentialsAsync(domain, clientId, clientSecret, ct); }
+        catch (ShopifyGrantRefusedException)
+        {
+            return new Outcome.Refused("Shopify refused these client credentials. They must belong to an app your organization made in the Dev Dashboard and installed on this shop.");
+        }
+        catch (ShopifyApiException e) when (e.StatusCode == 404) { return new Outcome.Refused(UnknownShop); }
+        catch (Exception e) when (e is ShopifyApiException or HttpRequestException)
+        {
+            s.Logger.LogWarning("The client credentials grant for {Shop} failed: {Error}", domain, e.Message);
+            return new Outcome.ShopUnreachable(Unreachable);
+        }
+        return await ConnectAsync(userId, domain, new NewCredential(CredentialMethods.ClientCredentials, grant, clientId, clientSecret), s, ct);
+    }
+
+    /// <summary>Every way in ends here: the token is tried on the shop, then the store is created for the account (or a
+    /// store it already has gets the new credentials and becomes active again, its data intact), a sync is queued and
+    /// webhooks are subscribed.</summary>
+    public static async Task<Outcome> ConnectAsync(Guid userId, string domain, NewCredential credential, Services s, CancellationToken ct)
+    {
         ShopifyAdminClient.ShopInfo shop;
-        try { shop = await shopify.GetShopAsync(domain, token, ct); }
+        try { shop = await s.Shopify.GetShopAsync(domain, credential.Grant.AccessToken, ct); }
         catch (ShopifyAuthException)
         {
             return new Outcome.Refused("The shop refused this access token. Check that it is the Admin API token of this shop's app.");
         }
+        catch (ShopifyApiException e) when (e.StatusCode == 404) { return new Outcome.Refused(UnknownShop); }
         catch (Exception e) when (e is HttpRequestException or ShopifyApiException or TaskCanceledException)
         {
-            logger.LogWarning("Connecting {Shop} failed: {Error}", domain, e.Message);
-            return new Outcome.ShopUnreachable("Xeno could not reach the shop. Try again in a minute.");
+            s.Logger.LogWarning("Connecting {Shop} failed: {Error}", domain, e.Message);
+            return new Outcome.ShopUnreachable(Unreachable);
         }
 
-        var now = clock.GetUtcNow();
+        var db = s.Db;
+        var existing = await db.Stores.Include(x => x.Members).FirstOrDefaultAsync(x => x.ShopDomain == domain, ct);
+        if (existing is not null && existing.Members.All(m => m.UserId != userId))
+            return new Outcome.TakenByAnotherAccount();
+
+        var now = s.Clock.GetUtcNow();
         var store = existing ?? new Store
         {
             Id = Guid.CreateVersion7(), ShopDomain = domain, Name = shop.Name, Currency = shop.CurrencyCode,
@@ -70,57 +118,64 @@ public static class ConnectStore
             db.StoreMembers.Add(new StoreMember { StoreId = store.Id, UserId = userId, AddedAt = now });
         }
 
-        tenant.Set(store.Id);
-        var encrypted = protection.CreateProtector(TokenPurpose).Protect(token);
-        var credential = await db.StoreCredentials.FirstOrDefaultAsync(ct);
-        if (credential is null) db.StoreCredentials.Add(new StoreCredential { EncryptedAccessToken = encrypted, UpdatedAt = now });
-        else { credential.EncryptedAccessToken = encrypted; credential.UpdatedAt = now; }
-
+        s.Tenant.Set(store.Id);
+        await s.Credentials.StageAsync(db, credential, ct);
         try { await db.SaveChangesAsync(ct); }
         catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
             return new Outcome.TakenByAnotherAccount(); // connected by someone else a moment ago
         }
-        logger.LogInformation("Store {StoreId} connected ({Shop})", store.Id, domain);
-        // A new store is pulled whole; a reconnected one catches up on what changed meanwhile.
-        await QueueSync.ExecuteAsync(db, tenant, jobs, clock, existing is null ? "full" : "incremental", ct);
-        try { await RegisterWebhooks.EnsureAsync(db, shopify, protection, config, ct); }
+        s.Logger.LogInformation("Store {StoreId} connected ({Shop}, {Method})", store.Id, domain, credential.Method);
+
+        // A store never synced is pulled whole; a reconnected one catches up on what changed meanwhile.
+        var mode = existing?.LastSyncedAt is null ? "full" : "incremental";
+        await QueueSync.ExecuteAsync(db, s.Tenant, s.Jobs, s.Clock, mode, ct);
+        try { await RegisterWebhooks.EnsureAsync(db, s.Credentials, s.Config, ct); }
         catch (Exception e) when (e is ShopifyApiException or ShopifyAuthException or HttpRequestException)
         {
             // The store works without webhooks (the scheduled sync reconciles); "Repair webhooks" tries again.
-            logger.LogWarning("Webhook subscriptions for store {StoreId} failed: {Error}", store.Id, e.Message);
+            s.Logger.LogWarning("Webhook subscriptions for store {StoreId} failed: {Error}", store.Id, e.Message);
         }
         return new Outcome.Connected(store, existing is null);
     }
 
-    public static async Task<IResult> HandleApiAsync(
-        Request request, HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, IBackgroundJobClient jobs, IConfiguration config, TimeProvider clock, ILogger<Request> logger, CancellationToken ct) =>
-        await ExecuteAsync(http.User.UserId(), request, db, tenant, shopify, protection, jobs, config, clock, logger, ct) switch
+    public static async Task<IResult> HandleApiAsync(Request request, HttpContext http, [AsParameters] Services s, CancellationToken ct) =>
+        await ExecuteAsync(http.User.UserId(), request, s, ct) switch
         {
             Outcome.Connected { IsNew: true } c => TypedResults.Created($"/api/v1/stores/{c.Store.Id}", StoreResponse.From(c.Store)),
             Outcome.Connected c => TypedResults.Ok(StoreResponse.From(c.Store)),
             Outcome.Refused r => TypedResults.Problem(title: r.Message, statusCode: StatusCodes.Status422UnprocessableEntity),
             Outcome.ShopUnreachable u => TypedResults.Problem(title: u.Message, statusCode: StatusCodes.Status502BadGateway),
-            _ => TypedResults.Problem(title: "Another Xeno account has already connected this shop.", statusCode: StatusCodes.Status409Conflict),
+            _ => TypedResults.Problem(title: TakenMessage, statusCode: StatusCodes.Status409Conflict),
         };
 
-    public static async Task<IResult> HandlePageAsync(
-        HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, IBackgroundJobClient jobs, IConfiguration config, TimeProvider clock, ILogger<Request> logger, CancellationToken ct)
+    public const string TakenMessage = "Another Xeno account has already connected this shop. Ask its owner to give you access.";
+
+    /// <summary>The two forms below the install on the stores page: client credentials, or a pasted token.</summary>
+    public static async Task<IResult> HandlePageAsync(HttpContext http, [AsParameters] Services s, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
-        var request = new Request(form["shopDomain"], form["accessToken"]);
-        var outcome = await ExecuteAsync(http.User.UserId(), request, db, tenant, shopify, protection, jobs, config, clock, logger, ct);
+        var request = new Request(form["shopDomain"], form["accessToken"], form["apiSecret"], form["clientId"], form["clientSecret"]);
+        var outcome = await ExecuteAsync(http.User.UserId(), request, s, ct);
         if (outcome is Outcome.Connected connected) return Results.Redirect($"/stores/{connected.Store.Id}");
         var error = outcome switch
         {
             Outcome.Refused r => r.Message,
             Outcome.ShopUnreachable u => u.Message,
-            _ => "Another Xeno account has already connected this shop.",
+            _ => TakenMessage,
         };
-        return await ListStores.RenderPageAsync(http, db, new ConnectForm(request.ShopDomain, error));
+        var way = request.ClientId is { Length: > 0 } || request.ClientSecret is { Length: > 0 } ? ConnectWay.ClientCredentials : ConnectWay.AccessToken;
+        return await ListStores.RenderPageAsync(http, s.Db, new ConnectForm(way, request.ShopDomain, error));
     }
 }
 
-public sealed record ConnectForm(string? ShopDomain, string? Error);
+public enum ConnectWay { Install, ClientCredentials, AccessToken }
+
+/// <summary>A form of the stores page shown again with what the merchant typed (never a secret) and what went wrong.</summary>
+public sealed record ConnectForm(ConnectWay Way, string? ShopDomain, string? Error)
+{
+    public static readonly ConnectForm Empty = new(ConnectWay.Install, null, null);
+
+    public string? ErrorFor(ConnectWay way) => Way == way ? Error : null;
+    public string? DomainFor(ConnectWay way) => Way == way ? ShopDomain : null;
+}

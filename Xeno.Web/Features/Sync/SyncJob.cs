@@ -1,8 +1,6 @@
 using System.Text.Json.Nodes;
 using Hangfire;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
-using Xeno.Web.Features.Stores;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Ingestion;
 using Xeno.Web.Infrastructure.Shopify;
@@ -16,8 +14,7 @@ namespace Xeno.Web.Features.Sync;
 /// transaction, so a worker killed mid-sync resumes after the last stored page when Hangfire runs the
 /// job again, and no page is ever counted without being stored.
 /// </summary>
-public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shopify, IDataProtectionProvider protection,
-    TimeProvider clock, ILogger<SyncJob> logger)
+public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials shopify, TimeProvider clock, ILogger<SyncJob> logger)
 {
     public static readonly string[] Kinds = ["products", "customers", "orders", "abandonedCheckouts"];
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(5);
@@ -33,8 +30,12 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shop
         var run = await db.SyncRuns.FirstOrDefaultAsync(r => r.Id == runId, ct);
         if (run is null || run.Status is "succeeded" or "failed") return; // already finished: a repeated job does nothing
         var store = await db.Stores.AsNoTracking().FirstOrDefaultAsync(s => s.Id == storeId, ct);
-        var credential = await db.StoreCredentials.AsNoTracking().FirstOrDefaultAsync(ct);
-        if (store is null || credential is null) { await FinishAsync(db, run, "failed", "The store was disconnected.", ct); return; }
+        if (store is null) { await FinishAsync(db, run, "failed", "The store was disconnected.", ct); return; }
+        if (store.Status == StoreStatus.Uninstalled)
+        {
+            await FinishAsync(db, run, "failed", store.ConnectionError ?? ShopifyCredentials.UninstalledMessage, ct);
+            return;
+        }
 
         if (run.Status == "queued")
         {
@@ -42,12 +43,11 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shop
             run.StartedAt = clock.GetUtcNow();
             await db.SaveChangesAsync(ct);
         }
-        var token = protection.CreateProtector(ConnectStore.TokenPurpose).Unprotect(credential.EncryptedAccessToken);
         try
         {
             var start = run.CheckpointKind is null ? 0 : Array.IndexOf(Kinds, run.CheckpointKind);
             for (var k = Math.Max(start, 0); k < Kinds.Length; k++)
-                await SyncKindAsync(db, run, store.ShopDomain, token, Kinds[k], k == start ? run.CheckpointCursor : null, ct);
+                await SyncKindAsync(db, run, Kinds[k], k == start ? run.CheckpointCursor : null, ct);
             await FinishAsync(db, run, "succeeded", null, ct);
             await db.Stores.Where(s => s.Id == storeId)
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSyncedAt, run.FinishedAt).SetProperty(x => x.ConnectionError, (string?)null), ct);
@@ -56,7 +56,9 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shop
         }
         catch (ShopifyAuthException e)
         {
-            await db.Stores.Where(s => s.Id == storeId).ExecuteUpdateAsync(s => s.SetProperty(x => x.ConnectionError, e.Message), ct);
+            // An uninstalled store already says why (ShopifyCredentials marked it); a refused pasted token says so here.
+            await db.Stores.Where(s => s.Id == storeId && s.Status == StoreStatus.Active)
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.ConnectionError, e.Message), ct);
             await FinishAsync(db, run, "failed", e.Message, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -67,7 +69,7 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shop
         }
     }
 
-    private async Task SyncKindAsync(XenoDb db, SyncRun run, string shop, string token, string kind, string? cursor, CancellationToken ct)
+    private async Task SyncKindAsync(XenoDb db, SyncRun run, string kind, string? cursor, CancellationToken ct)
     {
         var (document, pageSize) = kind switch
         {
@@ -80,7 +82,7 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shop
         var filter = run.UpdatedSince is { } since ? $"updated_at:>='{(since - Overlap).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}'" : null;
         while (true)
         {
-            var data = await shopify.QueryAsync(shop, token, document, new { first = pageSize, after = cursor, query = filter }, ct);
+            var data = await shopify.QueryAsync(run.TenantId, document, new { first = pageSize, after = cursor, query = filter }, ct);
             var connection = data[kind] ?? throw new ShopifyApiException($"Shopify answered without {kind}.");
             var nodes = GraphQlMapping.Nodes(connection).ToList();
             var pageInfo = connection["pageInfo"];
@@ -94,7 +96,7 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shop
                 foreach (var node in nodes)
                 {
                     var order = GraphQlMapping.Order(node, orders);
-                    await FetchRemainingLinesAsync(shop, token, node, order.Id, orders, ct);
+                    await FetchRemainingLinesAsync(run.TenantId, node, order.Id, orders, ct);
                 }
             }
 
@@ -104,12 +106,12 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyAdminClient shop
         }
     }
 
-    private async Task FetchRemainingLinesAsync(string shop, string token, JsonNode order, long orderId, OrderBatch batch, CancellationToken ct)
+    private async Task FetchRemainingLinesAsync(Guid storeId, JsonNode order, long orderId, OrderBatch batch, CancellationToken ct)
     {
         var page = order["lineItems"]?["pageInfo"];
         while (page?["hasNextPage"]?.GetValue<bool>() == true)
         {
-            var data = await shopify.QueryAsync(shop, token, ShopifyQueries.OrderLineItems,
+            var data = await shopify.QueryAsync(storeId, ShopifyQueries.OrderLineItems,
                 new { id = ShopifyIds.ToGid("Order", orderId), after = page["endCursor"]?.GetValue<string>() }, ct);
             var lines = data["order"]?["lineItems"];
             foreach (var line in GraphQlMapping.Nodes(lines)) batch.Lines.Add(GraphQlMapping.LineItem(line, orderId));

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Xeno.Web.Features.Stores;
 using Xeno.Web.Infrastructure.Database;
@@ -14,46 +13,56 @@ public static class GetSettings
     public sealed record FailedDelivery(Guid Id, string Topic, DateTimeOffset ReceivedAt, int Attempts, string? Error);
     public sealed record DataRequestRow(Guid Id, long CustomerId, DateTimeOffset RequestedAt);
 
-    public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, IConfiguration config, CancellationToken ct) =>
-        StoreSettingsPage.Create(await BuildAsync(http, db, tenant, shopify, protection, config, null, ct));
+    public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, TenantContext tenant, ShopifyCredentials credentials,
+        IConfiguration config, CancellationToken ct) =>
+        StoreSettingsPage.Create(await BuildAsync(http, db, tenant, credentials, config, null, ct));
 
-    public static async Task<StoreSettingsModel> BuildAsync(HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, IConfiguration config, string? message, CancellationToken ct)
+    public static async Task<StoreSettingsModel> BuildAsync(HttpContext http, XenoDb db, TenantContext tenant, ShopifyCredentials credentials,
+        IConfiguration config, string? message, CancellationToken ct)
     {
         var store = await GetStore.QueryAsync(db, tenant);
+        var connection = await ShopifyCredentials.DescribeAsync(db, ct);
         IReadOnlyList<RegisterWebhooks.Subscription>? subscriptions = null;
         string? subscriptionError = null;
-        try { subscriptions = await RegisterWebhooks.ListAsync(db, shopify, protection, ct); }
-        catch (Exception e) when (e is ShopifyApiException or ShopifyAuthException or HttpRequestException)
+        if (store.Status == StoreStatus.Active)
         {
-            subscriptionError = "Xeno could not ask Shopify for this store's webhook subscriptions: " + e.Message;
+            try { subscriptions = await RegisterWebhooks.ListAsync(db, credentials, ct); }
+            catch (Exception e) when (e is ShopifyApiException or ShopifyAuthException or HttpRequestException)
+            {
+                subscriptionError = "Xeno could not ask Shopify for this store's webhook subscriptions: " + e.Message;
+            }
         }
         var failed = await db.WebhookDeliveries.AsNoTracking().Where(d => d.Status == "failed").OrderByDescending(d => d.ReceivedAt).Take(20)
             .Select(d => new FailedDelivery(d.Id, d.Topic, d.ReceivedAt, d.Attempts, d.LastError)).ToListAsync(ct);
         var requests = await db.CustomerDataRequests.AsNoTracking().OrderByDescending(r => r.RequestedAt).Take(50)
             .Select(r => new DataRequestRow(r.Id, r.CustomerId, r.RequestedAt)).ToListAsync(ct);
-        return new StoreSettingsModel(http.User.Identity!.Name!, StoreResponse.From(store), RegisterWebhooks.CallbackUrl(config),
-            subscriptions, subscriptionError, failed, requests, message);
+        return new StoreSettingsModel(http.User.Identity!.Name!, StoreResponse.From(store), connection, store.ConnectionError,
+            RegisterWebhooks.CallbackUrl(config), subscriptions, subscriptionError, failed, requests, message);
     }
 
-    public static async Task<IResult> RepairAsync(HttpContext http, XenoDb db, TenantContext tenant, ShopifyAdminClient shopify,
-        IDataProtectionProvider protection, IConfiguration config, CancellationToken ct)
+    public static async Task<IResult> RepairAsync(HttpContext http, XenoDb db, TenantContext tenant, ShopifyCredentials credentials,
+        IConfiguration config, CancellationToken ct)
     {
         string message;
         try
         {
-            var created = await RegisterWebhooks.EnsureAsync(db, shopify, protection, config, ct);
+            var created = await RegisterWebhooks.EnsureAsync(db, credentials, config, ct);
             message = RegisterWebhooks.CallbackUrl(config) is null
                 ? "App__PublicUrl is not set, so Xeno cannot tell Shopify where to send webhooks."
-                : created == 0 ? "Every webhook subscription was already in place." : $"{created} webhook subscriptions created.";
+                : await ShopifyCredentials.DescribeAsync(db, ct) is not { ReceivesWebhooks: true }
+                    ? NoWebhooksMessage
+                    : created == 0 ? "Every webhook subscription was already in place." : $"{created} webhook subscriptions created.";
         }
         catch (Exception e) when (e is ShopifyApiException or ShopifyAuthException or HttpRequestException)
         {
             message = "Repairing webhooks failed: " + e.Message;
         }
-        return StoreSettingsPage.Create(await BuildAsync(http, db, tenant, shopify, protection, config, message, ct));
+        return StoreSettingsPage.Create(await BuildAsync(http, db, tenant, credentials, config, message, ct));
     }
+
+    public const string NoWebhooksMessage =
+        "This store was connected with an access token alone, so Xeno cannot verify its app's webhooks and subscribes to none. " +
+        "Its data arrives with the scheduled sync instead. To see changes live, connect it again with the app's API secret.";
 
     /// <summary>What Xeno keeps of the customer named in a data request, as JSON for the merchant to send on.</summary>
     public static async Task<IResult> DownloadDataRequestAsync(Guid requestId, XenoDb db, CancellationToken ct)
@@ -79,6 +88,6 @@ public static class GetSettings
 }
 
 public sealed record StoreSettingsModel(
-    string UserEmail, StoreResponse Store, string? CallbackUrl, IReadOnlyList<RegisterWebhooks.Subscription>? Subscriptions,
+    string UserEmail, StoreResponse Store, CredentialSummary? Connection, string? ConnectionError, string? CallbackUrl, IReadOnlyList<RegisterWebhooks.Subscription>? Subscriptions,
     string? SubscriptionError, IReadOnlyList<GetSettings.FailedDelivery> Failed, IReadOnlyList<GetSettings.DataRequestRow> DataRequests,
     string? Message);

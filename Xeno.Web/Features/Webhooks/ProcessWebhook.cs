@@ -3,6 +3,7 @@ using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Ingestion;
+using Xeno.Web.Infrastructure.Shopify;
 using Xeno.Web.Infrastructure.Tenancy;
 
 namespace Xeno.Web.Features.Webhooks;
@@ -97,7 +98,9 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
                 // the inbox as received, nothing more. REVIEW: cart-to-checkout funnels would start here.
                 break;
             case "app/uninstalled":
-                await db.Stores.Where(s => s.Id == delivery.TenantId).ExecuteUpdateAsync(s => s.SetProperty(x => x.Status, StoreStatus.Uninstalled), ct);
+                // Shopify has revoked the tokens already; the data stays for a reinstall (shop/redact erases it 48 h later).
+                await ShopifyCredentials.MarkUninstalledAsync(db, delivery.TenantId,
+                    "Xeno was uninstalled from this shop. Reinstall it to resume syncing; the data Xeno holds is kept.", ct);
                 break;
             case "customers/redact":
                 await RedactCustomerAsync(db, delivery, body, ct);

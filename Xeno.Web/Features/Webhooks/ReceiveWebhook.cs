@@ -21,14 +21,27 @@ public static class ReceiveWebhook
     public const int MaxBodyBytes = 5 * 1024 * 1024;
 
     public static async Task<IResult> HandleAsync(HttpContext http, XenoDb db, TenantContext tenant, IBackgroundJobClient jobs,
-        IOptions<ShopifyOptions> options, TimeProvider clock, ILogger<WebhookDelivery> logger, CancellationToken ct)
+        ShopifyCredentials credentials, IOptions<ShopifyOptions> options, TimeProvider clock, ILogger<WebhookDelivery> logger, CancellationToken ct)
     {
         var request = http.Request;
         if (request.ContentLength > MaxBodyBytes) return TooLarge();
         var body = await ReadBodyAsync(request, ct);
         if (body is null) return TooLarge();
 
-        if (!IsAuthentic(body, request.Headers["X-Shopify-Hmac-Sha256"].ToString(), options.Value, clock.GetUtcNow()))
+        // The shop first: the key is the secret of the app that subscribed, which is the store's own app when it was
+        // connected with one, and Xeno's app otherwise.
+        var knownDomain = ShopDomain.TryNormalize(request.Headers["X-Shopify-Shop-Domain"], out var shopDomain);
+        var storeId = knownDomain
+            ? await db.Stores.Where(s => s.ShopDomain == shopDomain).Select(s => (Guid?)s.Id).FirstOrDefaultAsync(ct)
+            : null;
+        string? storeSecret = null;
+        if (storeId is { } id)
+        {
+            tenant.Set(id);
+            storeSecret = await credentials.WebhookSecretAsync(db, ct);
+        }
+
+        if (!IsAuthentic(body, request.Headers["X-Shopify-Hmac-Sha256"].ToString(), options.Value, storeSecret, clock.GetUtcNow()))
             return TypedResults.Problem(title: "The webhook's HMAC is missing or wrong.", statusCode: StatusCodes.Status401Unauthorized);
         try { using var _ = JsonDocument.Parse(body); }
         catch (JsonException) { return TypedResults.Problem(title: "The webhook body is not JSON.", statusCode: StatusCodes.Status400BadRequest); }
@@ -36,13 +49,10 @@ public static class ReceiveWebhook
         var topic = request.Headers["X-Shopify-Topic"].ToString().Trim().ToLowerInvariant();
         if (topic.Length is 0 or > 100)
             return TypedResults.Problem(title: "X-Shopify-Topic is missing.", statusCode: StatusCodes.Status400BadRequest);
-        if (!ShopDomain.TryNormalize(request.Headers["X-Shopify-Shop-Domain"], out var shopDomain))
+        if (!knownDomain)
             return TypedResults.Problem(title: "X-Shopify-Shop-Domain is missing or not a myshopify.com domain.", statusCode: StatusCodes.Status400BadRequest);
-
-        var storeId = await db.Stores.Where(s => s.ShopDomain == shopDomain).Select(s => (Guid?)s.Id).FirstOrDefaultAsync(ct);
         if (storeId is null) return TypedResults.Ok(); // a shop no account connected: nothing of it is kept
 
-        tenant.Set(storeId.Value);
         var delivery = new WebhookDelivery
         {
             Id = Guid.CreateVersion7(), TenantId = storeId.Value, Topic = topic, ShopDomain = shopDomain,
@@ -66,18 +76,19 @@ public static class ReceiveWebhook
         return TypedResults.Ok();
     }
 
-    /// <summary>base64(HMAC-SHA256(raw body, app secret)), compared in constant time; during a rotation
-    /// window the previous secret is tried too.</summary>
-    public static bool IsAuthentic(byte[] body, string? signature, ShopifyOptions options, DateTimeOffset now)
+    /// <summary>base64(HMAC-SHA256(raw body, secret)), compared in constant time. The secret is the store's own app's
+    /// when it has one, and then only that; otherwise Xeno's app secret, and during a rotation window the previous one too.</summary>
+    public static bool IsAuthentic(byte[] body, string? signature, ShopifyOptions options, string? storeSecret, DateTimeOffset now)
     {
         if (string.IsNullOrEmpty(signature)) return false;
         byte[] given;
         try { given = Convert.FromBase64String(signature); }
         catch (FormatException) { return false; }
 
-        var valid = Matches(body, given, options.ApiSecret);
-        if (options.PreviousApiSecret is { Length: > 0 } previous && (options.PreviousApiSecretExpiresAt is null || options.PreviousApiSecretExpiresAt > now))
-            valid |= Matches(body, given, previous);
+        if (storeSecret is not null) return Matches(body, given, storeSecret);
+        // Every secret is tried (no early exit), so the time taken does not say which one matched.
+        var valid = false;
+        foreach (var secret in options.AppSecrets(now)) valid |= Matches(body, given, secret);
         return valid;
     }
 

@@ -41,14 +41,52 @@ public sealed class StoreMember
     public DateTimeOffset AddedAt { get; set; }
 }
 
-/// <summary>The store's Shopify access token, encrypted with Data Protection. Tenant-owned, so
-/// it is readable only while that store's tenant is set.</summary>
+/// <summary>How Xeno reaches the store's shop, encrypted with Data Protection (see ShopifyCredentials).
+/// Tenant-owned, so it is readable only while that store's tenant is set.</summary>
 public sealed class StoreCredential : ITenantOwned
 {
     public Guid TenantId { get; set; }
-    public required string EncryptedAccessToken { get; set; }
+    /// <summary>How the store was connected: see <see cref="CredentialMethods"/>.</summary>
+    public string Method { get; set; } = CredentialMethods.AccessToken;
+    /// <summary>Null once Shopify has refused the credentials for good (the store is then uninstalled).</summary>
+    public string? EncryptedAccessToken { get; set; }
+    /// <summary>Null for tokens that never expire (legacy custom-app tokens).</summary>
+    public DateTimeOffset? AccessTokenExpiresAt { get; set; }
+    /// <summary>OAuth installs only: single use, replaced by Shopify at every refresh.</summary>
+    public string? EncryptedRefreshToken { get; set; }
+    public DateTimeOffset? RefreshTokenExpiresAt { get; set; }
+    /// <summary>Client-credentials apps: the app's client id, to ask for the next token.</summary>
+    public string? ClientId { get; set; }
+    /// <summary>The secret of the merchant's own app (client credentials, or a legacy custom app's API
+    /// secret): it signs that app's webhooks. Null for OAuth installs, whose app is Xeno's own.</summary>
+    public string? EncryptedAppSecret { get; set; }
     public string? Scopes { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+}
+
+public static class CredentialMethods
+{
+    /// <summary>Installed through Shopify's OAuth flow: expiring access token and rotating refresh token.</summary>
+    public const string OAuth = "oauth";
+    /// <summary>An app of the merchant's own organization (Dev Dashboard): tokens from the client credentials grant.</summary>
+    public const string ClientCredentials = "client_credentials";
+    /// <summary>A pasted Admin API token of a custom app made in the Shopify admin before 2026.</summary>
+    public const string AccessToken = "access_token";
+}
+
+/// <summary>An install under way: the <c>state</c> Xeno sent to Shopify's authorize page, single use,
+/// bound to one browser (a hash of its cookie) and one account, valid for ten minutes. Only hashes are
+/// kept, so a database read cannot complete someone else's install.</summary>
+public sealed class OAuthState
+{
+    public Guid Id { get; set; }
+    public required string StateHash { get; set; }
+    public required string BrowserHash { get; set; }
+    public Guid UserId { get; set; }
+    public required string ShopDomain { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? UsedAt { get; set; }
 }
 
 /// <summary>Failed logins per key ("account:…" or "client:…") in a fixed window; kept in the

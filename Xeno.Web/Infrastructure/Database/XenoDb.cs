@@ -12,6 +12,7 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
     public DbSet<StoreMember> StoreMembers => Set<StoreMember>();
     public DbSet<StoreCredential> StoreCredentials => Set<StoreCredential>();
     public DbSet<LoginThrottle> LoginThrottles => Set<LoginThrottle>();
+    public DbSet<OAuthState> OAuthStates => Set<OAuthState>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<ShopProduct> Products => Set<ShopProduct>();
     public DbSet<ShopProductVariant> ProductVariants => Set<ShopProductVariant>();
@@ -48,7 +49,19 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
             e.HasIndex(m => m.UserId);
             e.HasOne<User>().WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
         });
-        model.Entity<StoreCredential>(e => e.HasKey(c => c.TenantId));
+        model.Entity<StoreCredential>(e =>
+        {
+            e.HasKey(c => c.TenantId);
+            e.Property(c => c.Method).HasMaxLength(32);
+        });
+        model.Entity<OAuthState>(e =>
+        {
+            e.ToTable("oauth_states");
+            e.HasIndex(x => x.StateHash).IsUnique();
+            e.HasIndex(x => x.ExpiresAt);
+            e.Property(x => x.ShopDomain).HasMaxLength(255);
+            e.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
         model.Entity<LoginThrottle>(e => e.HasKey(t => t.Key));
         ConfigureShopData(model);
         ConfigureWebhooks(model);

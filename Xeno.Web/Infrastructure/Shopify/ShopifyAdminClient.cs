@@ -435,6 +435,8 @@ public static class ShopifySetup
         builder.Services.TryAddSingleton<ShopifyRateLimiter>();
         // ShopifyOptions.AttemptTimeout bounds each try; HttpClient's own timeout would cut across retries.
         builder.Services.AddHttpClient<ShopifyAdminClient>(c => c.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddHttpClient<ShopifyOAuthClient>(c => c.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddScoped<ShopifyCredentials>();
         return builder;
     }
 }

@@ -10,10 +10,21 @@ public sealed class ShopifyOptions
     public string? ApiKey { get; set; }
     public string? ApiSecret { get; set; }
 
+    /// <summary>What the install asks the merchant to approve. Without read_all_orders Shopify shows only the last 60 days of orders.</summary>
+    public string Scopes { get; set; } = "read_products,read_customers,read_orders,read_all_orders";
+
     /// <summary>After a secret rotation Shopify may sign with the old secret for up to an hour: webhooks
     /// signed with this one are accepted until <see cref="PreviousApiSecretExpiresAt"/>.</summary>
     public string? PreviousApiSecret { get; set; }
     public DateTimeOffset? PreviousApiSecretExpiresAt { get; set; }
+
+    /// <summary>The app secrets Shopify may sign with now: the current one, and the previous one inside its rotation window.</summary>
+    public IEnumerable<string> AppSecrets(DateTimeOffset now)
+    {
+        if (ApiSecret is { Length: > 0 } current) yield return current;
+        if (PreviousApiSecret is { Length: > 0 } previous && (PreviousApiSecretExpiresAt is null || PreviousApiSecretExpiresAt > now))
+            yield return previous;
+    }
 
     /// <summary>Tries per call when Shopify fails (5xx, timeout, dropped connection) before giving up.
     /// Throttling has its own budget, <see cref="MaxThrottledRetries"/>: waiting out the bucket is normal work, not failure.</summary>
@@ -38,12 +49,14 @@ public static partial class ShopDomain
 {
     /// <summary>Only <c>name.myshopify.com</c>: Xeno never sends a merchant's token, or any request,
     /// to a host a user typed freely.</summary>
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9\-]*\.myshopify\.com$", RegexOptions.CultureInvariant)]
+    // \z, not $: "$" would also match before a trailing newline.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9\-_]*\.myshopify\.com\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     public static bool TryNormalize(string? input, out string domain)
     {
-        domain = (input ?? "").Trim().ToLowerInvariant();
+        // Spaces around a pasted domain are forgiven; control characters are not.
+        domain = (input ?? "").Trim(' ').ToLowerInvariant();
         if (domain.StartsWith("https://")) domain = domain["https://".Length..];
         domain = domain.TrimEnd('/');
         return domain.Length <= 255 && Pattern().IsMatch(domain);
