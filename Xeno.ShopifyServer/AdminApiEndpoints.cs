@@ -43,7 +43,8 @@ public static class AdminApiEndpoints
             await WriteAsync(http, StatusCodes.Status404NotFound, """{"errors":"Not Found"}""");
             return;
         }
-        if (!state.IsValidToken(domain, http.Request.Headers["X-Shopify-Access-Token"].FirstOrDefault()))
+        var app = state.Authenticate(domain, http.Request.Headers["X-Shopify-Access-Token"].FirstOrDefault());
+        if (app is null)
         {
             await WriteAsync(http, StatusCodes.Status401Unauthorized, InvalidTokenBody);
             return;
@@ -69,7 +70,7 @@ public static class AdminApiEndpoints
                 return;
         }
 
-        var body = await ProduceBodyAsync(http, shop, fault == ShopifyFault.Throttled);
+        var body = await ProduceBodyAsync(http, shop, app, fault == ShopifyFault.Throttled);
         if (fault == ShopifyFault.DropConnection)
         {
             // Announce the whole body, send half, then cut the connection: the client sees a truncated response.
@@ -84,7 +85,7 @@ public static class AdminApiEndpoints
         await WriteAsync(http, 200, body);
     }
 
-    private static async Task<byte[]> ProduceBodyAsync(HttpContext http, Shop shop, bool forceThrottle)
+    private static async Task<byte[]> ProduceBodyAsync(HttpContext http, Shop shop, ShopifyApp app, bool forceThrottle)
     {
         GraphQLRequest? request;
         try
@@ -130,7 +131,7 @@ public static class AdminApiEndpoints
 
         var rootFields = operation.SelectionSet.Selections.OfType<GraphQLField>().Select(f => f.Name.StringValue).ToList();
         shop.Requests.Count(rootFields);
-        var context = new ShopifyRequestContext(shop);
+        var context = new ShopifyRequestContext(shop, app);
         ExecutionResult executed;
         await shop.Gate.WaitAsync(http.RequestAborted);
         try
