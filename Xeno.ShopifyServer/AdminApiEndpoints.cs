@@ -26,12 +26,14 @@ public static class AdminApiEndpoints
 
     /// <summary>
     /// Maps <c>POST {prefix}/{shop}/admin/api/{version}/graphql.json</c>, answering like Shopify's Admin API
-    /// for the shops of the <see cref="ShopifyServerState"/> registered in DI.
+    /// for the shops of the <see cref="ShopifyServerState"/> registered in DI, and beside it the install
+    /// endpoints <c>GET|POST {prefix}/{shop}/admin/oauth/authorize</c> and <c>POST {prefix}/{shop}/admin/oauth/access_token</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapShopifyAdminApi(this IEndpointRouteBuilder endpoints, string prefix = "")
     {
         endpoints.MapPost(prefix.TrimEnd('/') + "/{shop}/admin/api/{version}/graphql.json",
             (HttpContext http, string shop, ShopifyServerState state) => HandleAsync(http, shop, state));
+        endpoints.MapShopifyOAuth(prefix);
         return endpoints;
     }
 

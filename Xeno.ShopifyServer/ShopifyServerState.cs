@@ -24,6 +24,9 @@ public sealed class ShopifyServerState
     /// <summary>Sends every shop's webhooks to its subscriptions; holds the default app's secret and the test switches.</summary>
     public WebhookEmitter Webhooks { get; }
 
+    /// <summary>The install switches, token request log and token endpoint faults.</summary>
+    public ShopifyOAuthState OAuth { get; } = new();
+
     internal AccessGrants Grants { get; }
 
     /// <summary>
@@ -70,7 +73,7 @@ public sealed class ShopifyServerState
         return shop;
     }
 
-    /// <summary>Adds a shop without any token; it then runs on this state's clock.</summary>
+    /// <summary>Adds a shop without any token, e.g. for an app to install through OAuth; it then runs on this state's clock.</summary>
     public Shop AddShop(Shop shop)
     {
         shop.Clock = Clock;
@@ -93,7 +96,7 @@ public sealed class ShopifyServerState
         Grants.Add(domain, accessToken, app, expiresAt);
     }
 
-    /// <summary>Revokes an access token of the shop; false when it had no such live token.</summary>
+    /// <summary>Revokes an access token (or a refresh token) of the shop; false when it had no such live token.</summary>
     public bool RevokeToken(string domain, string accessToken) => Grants.Revoke(domain, accessToken);
 
     /// <summary>Makes <paramref name="token"/> expire now, on every shop that has it: it answers 401 from then on.</summary>
@@ -109,7 +112,7 @@ public sealed class ShopifyServerState
     /// <summary>
     /// Uninstalls an app from a shop as Shopify does: sends app/uninstalled (body = the shop) to the app's
     /// APP_UNINSTALLED subscriptions, else its <see cref="ShopifyApp.AppWebhookUri"/>, else its other subscription
-    /// URIs, signed with its secret; then revokes every access token of the app on the shop and
+    /// URIs, signed with its secret; then revokes every access and refresh token of the app on the shop and
     /// removes its webhook subscriptions there. False (and nothing sent) when the shop or the app is unknown or
     /// the app holds neither a token nor a subscription on the shop.
     /// </summary>
