@@ -26,12 +26,14 @@ public static class AdminApiEndpoints
 
     /// <summary>
     /// Maps <c>POST {prefix}/{shop}/admin/api/{version}/graphql.json</c>, answering like Shopify's Admin API
-    /// for the shops of the <see cref="ShopifyServerState"/> registered in DI.
+    /// for the shops of the <see cref="ShopifyServerState"/> registered in DI, and beside it the install
+    /// endpoints <c>GET|POST {prefix}/{shop}/admin/oauth/authorize</c> and <c>POST {prefix}/{shop}/admin/oauth/access_token</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapShopifyAdminApi(this IEndpointRouteBuilder endpoints, string prefix = "")
     {
         endpoints.MapPost(prefix.TrimEnd('/') + "/{shop}/admin/api/{version}/graphql.json",
             (HttpContext http, string shop, ShopifyServerState state) => HandleAsync(http, shop, state));
+        endpoints.MapShopifyOAuth(prefix);
         return endpoints;
     }
 
@@ -43,7 +45,8 @@ public static class AdminApiEndpoints
             await WriteAsync(http, StatusCodes.Status404NotFound, """{"errors":"Not Found"}""");
             return;
         }
-        if (!state.IsValidToken(domain, http.Request.Headers["X-Shopify-Access-Token"].FirstOrDefault()))
+        var app = state.Authenticate(domain, http.Request.Headers["X-Shopify-Access-Token"].FirstOrDefault());
+        if (app is null)
         {
             await WriteAsync(http, StatusCodes.Status401Unauthorized, InvalidTokenBody);
             return;
@@ -69,7 +72,7 @@ public static class AdminApiEndpoints
                 return;
         }
 
-        var body = await ProduceBodyAsync(http, shop, fault == ShopifyFault.Throttled);
+        var body = await ProduceBodyAsync(http, shop, app, fault == ShopifyFault.Throttled);
         if (fault == ShopifyFault.DropConnection)
         {
             // Announce the whole body, send half, then cut the connection: the client sees a truncated response.
@@ -84,7 +87,7 @@ public static class AdminApiEndpoints
         await WriteAsync(http, 200, body);
     }
 
-    private static async Task<byte[]> ProduceBodyAsync(HttpContext http, Shop shop, bool forceThrottle)
+    private static async Task<byte[]> ProduceBodyAsync(HttpContext http, Shop shop, ShopifyApp app, bool forceThrottle)
     {
         GraphQLRequest? request;
         try
@@ -130,7 +133,7 @@ public static class AdminApiEndpoints
 
         var rootFields = operation.SelectionSet.Selections.OfType<GraphQLField>().Select(f => f.Name.StringValue).ToList();
         shop.Requests.Count(rootFields);
-        var context = new ShopifyRequestContext(shop);
+        var context = new ShopifyRequestContext(shop, app);
         ExecutionResult executed;
         await shop.Gate.WaitAsync(http.RequestAborted);
         try

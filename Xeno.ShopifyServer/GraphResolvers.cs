@@ -16,9 +16,12 @@ internal sealed class GraphObject(string typeName, Dictionary<string, object?>? 
 }
 
 /// <summary>What a resolver needs to know about the request it serves.</summary>
-internal sealed class ShopifyRequestContext(Shop shop) : Dictionary<string, object?>
+internal sealed class ShopifyRequestContext(Shop shop, ShopifyApp app) : Dictionary<string, object?>
 {
     public Shop Shop { get; } = shop;
+
+    /// <summary>The app of the access token: as on Shopify, it sees and changes only its own webhook subscriptions.</summary>
+    public ShopifyApp App { get; } = app;
 
     /// <summary>Items returned per root connection, to compute the actual cost as Shopify does.</summary>
     public ConcurrentDictionary<string, int> RootPageSizes { get; } = new(StringComparer.Ordinal);

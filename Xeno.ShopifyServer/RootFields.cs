@@ -8,7 +8,8 @@ internal static class RootFields
 {
     public static object? Query(IResolveFieldContext ctx, string field)
     {
-        var shop = GraphResolvers.RequestContext(ctx).Shop;
+        var request = GraphResolvers.RequestContext(ctx);
+        var shop = request.Shop;
         return field switch
         {
             "shop" => shop,
@@ -17,35 +18,48 @@ internal static class RootFields
             "products" => shop.ProductList,
             "productVariants" => shop.ProductList.SelectMany(p => p.Variants).ToList(),
             "abandonedCheckouts" => shop.CheckoutList,
-            "webhookSubscriptions" => Webhooks(ctx, shop),
+            "webhookSubscriptions" => Webhooks(ctx, request),
             "order" or "customer" or "product" or "productVariant" or "webhookSubscription" or "abandonedCheckout" =>
-                shop.FindNode(ctx.GetArgument<string>("id")) is GraphModel model && model.GraphTypeName == char.ToUpperInvariant(field[0]) + field[1..] ? model : null,
-            "node" => shop.FindNode(ctx.GetArgument<string>("id")),
-            "nodes" => ctx.GetArgument<List<object?>>("ids").Select(id => shop.FindNode(id?.ToString() ?? "")).ToList(),
+                FindNode(request, ctx.GetArgument<string>("id")) is GraphModel model && model.GraphTypeName == char.ToUpperInvariant(field[0]) + field[1..] ? model : null,
+            "node" => FindNode(request, ctx.GetArgument<string>("id")),
+            "nodes" => ctx.GetArgument<List<object?>>("ids").Select(id => FindNode(request, id?.ToString() ?? "")).ToList(),
             "ordersCount" => Count(ctx, shop, shop.OrderList),
             "customersCount" => Count(ctx, shop, shop.CustomerList),
             "productsCount" => Count(ctx, shop, shop.ProductList),
             "abandonedCheckoutsCount" => Count(ctx, shop, shop.CheckoutList),
-            "webhookSubscriptionsCount" => Count(ctx, shop, shop.WebhookList),
+            "webhookSubscriptionsCount" => Count(ctx, shop, OwnWebhooks(request)),
             _ => throw new ShopifyExecutionError($"Xeno.ShopifyServer does not serve QueryRoot.{field}.", "NOT_IMPLEMENTED"),
         };
     }
 
     public static object? Mutation(IResolveFieldContext ctx, string field)
     {
-        var shop = GraphResolvers.RequestContext(ctx).Shop;
+        var request = GraphResolvers.RequestContext(ctx);
         return field switch
         {
-            "webhookSubscriptionCreate" => CreateWebhook(ctx, shop),
-            "webhookSubscriptionUpdate" => UpdateWebhook(ctx, shop),
-            "webhookSubscriptionDelete" => DeleteWebhook(ctx, shop),
+            "webhookSubscriptionCreate" => CreateWebhook(ctx, request),
+            "webhookSubscriptionUpdate" => UpdateWebhook(ctx, request),
+            "webhookSubscriptionDelete" => DeleteWebhook(ctx, request),
             _ => throw new ShopifyExecutionError($"Xeno.ShopifyServer does not serve Mutation.{field}.", "NOT_IMPLEMENTED"),
         };
     }
 
-    private static IEnumerable<WebhookSubscription> Webhooks(IResolveFieldContext ctx, Shop shop)
+    /// <summary>
+    /// A node by GID, except another app's webhook subscription: on Shopify an app sees only its own.
+    /// Subscriptions made outside the API (no app) count as the default app's.
+    /// </summary>
+    private static object? FindNode(ShopifyRequestContext request, string gid) =>
+        request.Shop.FindNode(gid) is var node && (node is not WebhookSubscription webhook || Owns(request, webhook)) ? node : null;
+
+    private static bool Owns(ShopifyRequestContext request, WebhookSubscription webhook) =>
+        webhook.App == request.App || (webhook.App is null && request.App == request.Shop.Webhooks?.DefaultApp);
+
+    private static IEnumerable<WebhookSubscription> OwnWebhooks(ShopifyRequestContext request) =>
+        request.Shop.WebhookList.Where(w => Owns(request, w));
+
+    private static IEnumerable<WebhookSubscription> Webhooks(IResolveFieldContext ctx, ShopifyRequestContext request)
     {
-        IEnumerable<WebhookSubscription> webhooks = shop.WebhookList;
+        var webhooks = OwnWebhooks(request);
         if (ctx.GetArgument<List<object?>?>("topics") is { } topics)
             webhooks = webhooks.Where(w => topics.Any(t => t?.ToString() == w.Topic));
         if ((ctx.GetArgument<string?>("uri") ?? ctx.GetArgument<string?>("callbackUrl")) is { } uri)
@@ -62,14 +76,15 @@ internal static class RootFields
         return new GraphObject("Count", new() { ["count"] = capped ? limit : count, ["precision"] = capped ? "AT_LEAST" : "EXACT" });
     }
 
-    private static GraphObject CreateWebhook(IResolveFieldContext ctx, Shop shop)
+    private static GraphObject CreateWebhook(IResolveFieldContext ctx, ShopifyRequestContext request)
     {
+        var shop = request.Shop;
         var topic = ctx.GetArgument<object>("topic").ToString()!;
         var input = ctx.GetArgument<Dictionary<string, object?>>("webhookSubscription");
         var uri = (input.GetValueOrDefault("uri") ?? input.GetValueOrDefault("callbackUrl"))?.ToString();
         if (string.IsNullOrWhiteSpace(uri))
             return WebhookPayload("WebhookSubscriptionCreatePayload", null, ("webhookSubscription.callbackUrl", "Address can't be blank"));
-        if (shop.WebhookList.Any(w => w.Topic == topic && w.Uri == uri))
+        if (OwnWebhooks(request).Any(w => w.Topic == topic && w.Uri == uri))
             return WebhookPayload("WebhookSubscriptionCreatePayload", null, ("webhookSubscription.callbackUrl", "Address for this topic has already been taken"));
         var now = shop.Now;
         var webhook = new WebhookSubscription
@@ -79,15 +94,17 @@ internal static class RootFields
             Uri = uri,
             CreatedAt = now,
             UpdatedAt = now,
+            App = request.App,
         };
         Apply(webhook, input);
         shop.WebhookList.Add(webhook);
         return WebhookPayload("WebhookSubscriptionCreatePayload", webhook);
     }
 
-    private static GraphObject UpdateWebhook(IResolveFieldContext ctx, Shop shop)
+    private static GraphObject UpdateWebhook(IResolveFieldContext ctx, ShopifyRequestContext request)
     {
-        if (shop.FindNode(ctx.GetArgument<string>("id")) is not WebhookSubscription webhook)
+        var shop = request.Shop;
+        if (FindNode(request, ctx.GetArgument<string>("id")) is not WebhookSubscription webhook)
             return WebhookPayload("WebhookSubscriptionUpdatePayload", null, ("id", "Webhook subscription does not exist"));
         var input = ctx.GetArgument<Dictionary<string, object?>>("webhookSubscription");
         if ((input.GetValueOrDefault("uri") ?? input.GetValueOrDefault("callbackUrl"))?.ToString() is { Length: > 0 } uri)
@@ -111,10 +128,11 @@ internal static class RootFields
             webhook.MetafieldNamespaces = namespaces.Select(f => f?.ToString() ?? "").ToList();
     }
 
-    private static GraphObject DeleteWebhook(IResolveFieldContext ctx, Shop shop)
+    private static GraphObject DeleteWebhook(IResolveFieldContext ctx, ShopifyRequestContext request)
     {
+        var shop = request.Shop;
         var id = ctx.GetArgument<string>("id");
-        var webhook = shop.FindNode(id) as WebhookSubscription;
+        var webhook = FindNode(request, id) as WebhookSubscription;
         if (webhook is null)
             return new GraphObject("WebhookSubscriptionDeletePayload", new()
             {

@@ -34,6 +34,12 @@ public sealed class ShopifyTestServer : IAsyncDisposable
     public string GraphQLUrl(string shopDomain, string version = ShopifySchema.ApiVersion) =>
         $"{Origin}/{shopDomain}/admin/api/{version}/graphql.json";
 
+    /// <summary>Where an app sends a merchant to install it on one shop (<c>GET …/admin/oauth/authorize?client_id&amp;scope&amp;redirect_uri&amp;state</c>).</summary>
+    public string AuthorizeUrl(string shopDomain) => $"{Origin}/{shopDomain}/admin/oauth/authorize";
+
+    /// <summary>The token endpoint of one shop (<c>POST …/admin/oauth/access_token</c>).</summary>
+    public string AccessTokenUrl(string shopDomain) => $"{Origin}/{shopDomain}/admin/oauth/access_token";
+
     public static async Task<ShopifyTestServer> StartAsync(ShopifyServerState? state = null)
     {
         state ??= new ShopifyServerState();

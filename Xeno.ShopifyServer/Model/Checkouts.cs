@@ -67,6 +67,12 @@ public sealed class WebhookSubscription : TimestampedModel
     public WebhookHttpEndpoint Endpoint => new(Uri);
     public ApiVersion ApiVersion { get; set; } = new("2026-10");
 
+    /// <summary>The app whose token created the subscription: only it sees the subscription, and its secret signs the deliveries.</summary>
+    internal ShopifyApp? App { get; set; }
+
+    /// <summary>The owning app's client id; null only for a subscription made outside the API, which the default app owns.</summary>
+    public string? AppClientId => App?.ClientId;
+
     internal override object? SearchValue(string field) => field switch
     {
         "topic" => Topic,

@@ -42,6 +42,18 @@ public sealed partial class Shop : GraphModel
     public string IanaTimezone { get; }
     public TimeZoneInfo TimeZone { get; }
     public string Email { get; set; }
+
+    /// <summary>
+    /// The organization that owns the store: a Dev Dashboard app of the same organization may use the client
+    /// credentials grant here. Defaults to one derived from the shop id, so it stays stable per seed.
+    /// </summary>
+    public string OrganizationId
+    {
+        get => _organizationId ?? "org-" + Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        set => _organizationId = value;
+    }
+
+    private string? _organizationId;
     public string ContactEmail => Email;
     public string ShopOwnerName { get; set; } = "Alex Owner";
     public DateTimeOffset CreatedAt { get; set; }

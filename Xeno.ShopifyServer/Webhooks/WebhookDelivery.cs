@@ -8,6 +8,8 @@ namespace Xeno.ShopifyServer;
 public sealed record WebhookDelivery
 {
     public required string ShopDomain { get; init; }
+    /// <summary>The app that owns the subscription (or whose TOML URL it is), whose secret signed it.</summary>
+    public required string AppClientId { get; init; }
     /// <summary>The header form, e.g. <c>orders/create</c>.</summary>
     public required string Topic { get; init; }
     public required string Uri { get; init; }
@@ -18,7 +20,7 @@ public sealed record WebhookDelivery
     /// <summary>1 for the first try, 2 for the first retry, …</summary>
     public required int Attempt { get; init; }
     public required bool Duplicate { get; init; }
-    /// <summary>True when this attempt was signed with <see cref="WebhookEmitter.PreviousAppSecret"/>.</summary>
+    /// <summary>True when this attempt was signed with the app's previous secret (<see cref="WebhookEmitter.PreviousAppSecret"/> for the default app).</summary>
     public required bool SignedWithPreviousSecret { get; init; }
     /// <summary>The X-Shopify-Hmac-Sha256 header sent.</summary>
     public required string Hmac { get; init; }

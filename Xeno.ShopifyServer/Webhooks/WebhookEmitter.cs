@@ -22,11 +22,12 @@ public sealed class WebhookEmitter : IDisposable
     private bool _running;
     private int _pending;
     private TaskCompletionSource _idle = Completed();
-    private int _previousSecretUses;
+    private readonly Dictionary<ShopifyApp, int> _previousSecretUses = [];
     private int _flushWaiters;
 
     public WebhookEmitter(HttpMessageHandler? handler = null)
     {
+        DefaultApp = ShopifyApp.CreateDefault();
         // Shopify gives up connecting after 1 s; the whole request gets Timeout (5 s) per attempt.
         _http = new HttpClient(handler ?? new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) })
         {
@@ -34,19 +35,34 @@ public sealed class WebhookEmitter : IDisposable
         };
     }
 
-    /// <summary>The app's client secret: X-Shopify-Hmac-Sha256 is base64(HMAC-SHA256(body, secret)).</summary>
-    public string AppSecret { get; set; } = "xeno-test-app-secret";
+    /// <summary>The app whose secret and TOML URL the properties below stand for (<see cref="ShopifyServerState.DefaultApp"/>).</summary>
+    internal ShopifyApp DefaultApp { get; }
 
-    /// <summary>The secret before the last <see cref="RotateAppSecret"/>; Shopify may still sign with it for an hour.</summary>
-    public string? PreviousAppSecret { get; set; }
+    /// <summary>The default app's client secret: X-Shopify-Hmac-Sha256 is base64(HMAC-SHA256(body, secret)). Other apps sign with their own.</summary>
+    public string AppSecret
+    {
+        get => DefaultApp.ClientSecret;
+        set => DefaultApp.ClientSecret = value;
+    }
+
+    /// <summary>The default app's secret before the last <see cref="RotateAppSecret"/>; Shopify may still sign with it for an hour.</summary>
+    public string? PreviousAppSecret
+    {
+        get => DefaultApp.PreviousClientSecret;
+        set => DefaultApp.PreviousClientSecret = value;
+    }
 
     /// <summary>
-    /// Where app-level topics go that no subscription asks for: customers/redact, customers/data_request and
-    /// shop/redact (configured in the app's TOML on Shopify, never through the API), and app/uninstalled when
-    /// the shop has no APP_UNINSTALLED subscription. When null, they go to every distinct callback URL the shop
-    /// has subscriptions for.
+    /// The default app's <see cref="ShopifyApp.AppWebhookUri"/>: where app-level topics go that no subscription
+    /// asks for: customers/redact, customers/data_request and shop/redact (configured in the app's TOML on
+    /// Shopify, never through the API), and app/uninstalled when the app has no APP_UNINSTALLED subscription.
+    /// When null, they go to every distinct callback URL the app has subscriptions for on the shop.
     /// </summary>
-    public string? AppWebhookUri { get; set; }
+    public string? AppWebhookUri
+    {
+        get => DefaultApp.AppWebhookUri;
+        set => DefaultApp.AppWebhookUri = value;
+    }
 
     /// <summary>Attempts per delivery, the first included (Shopify makes 8 retries over 4 hours).</summary>
     public int MaxAttempts { get; set; } = 4;
@@ -84,24 +100,22 @@ public sealed class WebhookEmitter : IDisposable
         lock (_lock) _random = new Random(seed);
     }
 
-    /// <summary>Makes <paramref name="newSecret"/> the secret and keeps the old one as <see cref="PreviousAppSecret"/>.</summary>
-    public void RotateAppSecret(string newSecret)
-    {
-        lock (_lock)
-        {
-            PreviousAppSecret = AppSecret;
-            AppSecret = newSecret;
-        }
-    }
+    /// <summary>Makes <paramref name="newSecret"/> the default app's secret and keeps the old one as <see cref="PreviousAppSecret"/>.</summary>
+    public void RotateAppSecret(string newSecret) => DefaultApp.RotateSecret(newSecret);
 
-    /// <summary>Signs the next <paramref name="attempts"/> HTTP attempts with <see cref="PreviousAppSecret"/>, as Shopify may just after a rotation.</summary>
-    public void SignWithPreviousSecret(int attempts = 1)
+    /// <summary>Signs the default app's next <paramref name="attempts"/> HTTP attempts with <see cref="PreviousAppSecret"/>, as Shopify may just after a rotation.</summary>
+    public void SignWithPreviousSecret(int attempts = 1) => SignWithPreviousSecret(DefaultApp, attempts);
+
+    /// <summary>Signs <paramref name="app"/>'s next <paramref name="attempts"/> HTTP attempts with its <see cref="ShopifyApp.PreviousClientSecret"/>.</summary>
+    public void SignWithPreviousSecret(ShopifyApp app, int attempts = 1)
     {
         lock (_lock)
         {
-            if (PreviousAppSecret is null)
-                throw new InvalidOperationException("There is no previous secret; call RotateAppSecret first.");
-            _previousSecretUses = attempts;
+            if (app.PreviousClientSecret is null)
+                throw new InvalidOperationException(app == DefaultApp
+                    ? "There is no previous secret; call RotateAppSecret first."
+                    : $"App {app.ClientId} has no previous secret; call RotateSecret first.");
+            _previousSecretUses[app] = attempts;
         }
     }
 
@@ -137,35 +151,50 @@ public sealed class WebhookEmitter : IDisposable
     /// <summary>The <c>WebhookSubscriptionTopic</c> value of a header topic: <c>orders/create</c> → <c>ORDERS_CREATE</c>.</summary>
     public static string TopicEnum(string topic) => topic.Replace('/', '_').ToUpperInvariant();
 
-    /// <summary>Enqueues one event for the shop's subscriptions to <paramref name="topic"/>; the caller holds the shop's gate.</summary>
+    /// <summary>Enqueues one event for the shop's subscriptions to <paramref name="topic"/>, whichever app made them; the caller holds the shop's gate.</summary>
     internal void Emit(Shop shop, string topic, Func<byte[]> body)
     {
         var subscriptions = shop.WebhookList.Where(w => w.Topic == TopicEnum(topic)).ToList();
         if (subscriptions.Count == 0)
             return;
-        Enqueue(shop, topic, body(), subscriptions.Select(s => (s.Uri, s.Name, s.ApiVersion.Handle)));
+        Enqueue(shop, topic, body(), subscriptions.Select(TargetOf));
     }
 
-    /// <summary>An app-level topic (see <see cref="AppWebhookUri"/>); the caller holds the shop's gate.</summary>
-    internal void EmitAppTopic(Shop shop, string topic, byte[] body)
+    /// <summary>
+    /// One event of an app-level topic for each of <paramref name="apps"/>: to the app's subscriptions for the
+    /// topic, else its <see cref="ShopifyApp.AppWebhookUri"/>, else every distinct URI it subscribed on the shop.
+    /// The caller holds the shop's gate.
+    /// </summary>
+    internal void EmitAppTopic(Shop shop, string topic, byte[] body, IEnumerable<ShopifyApp> apps)
     {
-        var subscriptions = shop.WebhookList.Where(w => w.Topic == TopicEnum(topic)).ToList();
-        var targets = subscriptions.Count > 0 ? subscriptions.Select(s => (s.Uri, s.Name, s.ApiVersion.Handle))
-            : AppWebhookUri is { } uri ? [(uri, (string?)null, ShopifySchema.ApiVersion)]
-            : shop.WebhookList.Select(w => w.Uri).Distinct().Select(u => (u, (string?)null, ShopifySchema.ApiVersion));
+        var targets = new List<Target>();
+        foreach (var app in apps.Distinct())
+        {
+            var owned = shop.WebhookList.Where(w => (w.App ?? DefaultApp) == app).ToList();
+            var subscribed = owned.Where(w => w.Topic == TopicEnum(topic)).ToList();
+            if (subscribed.Count > 0)
+                targets.AddRange(subscribed.Select(TargetOf));
+            else if (app.AppWebhookUri is { } uri)
+                targets.Add(new Target(uri, null, ShopifySchema.ApiVersion, app));
+            else
+                targets.AddRange(owned.Select(w => w.Uri).Distinct().Select(u => new Target(u, null, ShopifySchema.ApiVersion, app)));
+        }
         Enqueue(shop, topic, body, targets);
     }
 
-    private void Enqueue(Shop shop, string topic, byte[] body, IEnumerable<(string Uri, string? Name, string ApiVersion)> targets)
+    private Target TargetOf(WebhookSubscription subscription) =>
+        new(subscription.Uri, subscription.Name, subscription.ApiVersion.Handle, subscription.App ?? DefaultApp);
+
+    private void Enqueue(Shop shop, string topic, byte[] body, IEnumerable<Target> targets)
     {
         var eventId = Guid.NewGuid().ToString();
         var triggeredAt = shop.Now;
         lock (_lock)
         {
-            foreach (var (uri, name, apiVersion) in targets)
+            foreach (var target in targets)
             {
                 AddPending();
-                _queue.AddLast(new Job(shop.MyshopifyDomain, topic, uri, name, apiVersion, Guid.NewGuid().ToString(), eventId, triggeredAt, body, duplicate: false));
+                _queue.AddLast(new Job(shop.MyshopifyDomain, topic, target, Guid.NewGuid().ToString(), eventId, triggeredAt, body, duplicate: false));
             }
             StartSender();
         }
@@ -228,14 +257,16 @@ public sealed class WebhookEmitter : IDisposable
 
     private async Task SendAsync(Job job)
     {
+        // Signed when sent, not when enqueued: a rotation in between takes effect, as on Shopify.
         bool previous;
         string secret;
         lock (_lock)
         {
-            previous = _previousSecretUses > 0 && PreviousAppSecret is not null;
+            var (current, old) = job.App.Secrets();
+            previous = _previousSecretUses.GetValueOrDefault(job.App) > 0 && old is not null;
             if (previous)
-                _previousSecretUses--;
-            secret = previous ? PreviousAppSecret! : AppSecret;
+                _previousSecretUses[job.App]--;
+            secret = previous ? old! : current;
         }
         var hmac = Sign(job.Body, secret);
         int? status = null;
@@ -270,6 +301,7 @@ public sealed class WebhookEmitter : IDisposable
         var delivery = new WebhookDelivery
         {
             ShopDomain = job.ShopDomain,
+            AppClientId = job.App.ClientId,
             Topic = job.Topic,
             Uri = job.Uri,
             WebhookId = job.WebhookId,
@@ -325,14 +357,19 @@ public sealed class WebhookEmitter : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private sealed class Job(string shopDomain, string topic, string uri, string? name, string apiVersion,
+    /// <summary>Where one delivery goes, and the app whose secret signs it.</summary>
+    private sealed record Target(string Uri, string? Name, string ApiVersion, ShopifyApp App);
+
+    private sealed class Job(string shopDomain, string topic, Target target,
         string webhookId, string eventId, DateTimeOffset triggeredAt, byte[] body, bool duplicate)
     {
         public string ShopDomain { get; } = shopDomain;
         public string Topic { get; } = topic;
-        public string Uri { get; } = uri;
-        public string? Name { get; } = name;
-        public string ApiVersion { get; } = apiVersion;
+        public Target Target { get; } = target;
+        public string Uri => Target.Uri;
+        public string? Name => Target.Name;
+        public string ApiVersion => Target.ApiVersion;
+        public ShopifyApp App => Target.App;
         public string WebhookId { get; } = webhookId;
         public string EventId { get; } = eventId;
         public DateTimeOffset TriggeredAt { get; } = triggeredAt;
@@ -340,6 +377,6 @@ public sealed class WebhookEmitter : IDisposable
         public bool Duplicate { get; } = duplicate;
         public int Attempt { get; set; } = 1;
 
-        public Job AsDuplicate() => new(ShopDomain, Topic, Uri, Name, ApiVersion, WebhookId, EventId, TriggeredAt, Body, duplicate: true);
+        public Job AsDuplicate() => new(ShopDomain, Topic, Target, WebhookId, EventId, TriggeredAt, Body, duplicate: true);
     }
 }
