@@ -45,11 +45,12 @@ public sealed partial class Shop : GraphModel
 
     /// <summary>
     /// The organization that owns the store: a Dev Dashboard app of the same organization may use the client
-    /// credentials grant here. Defaults to one derived from the shop id, so it stays stable per seed.
+    /// credentials grant here. Defaults to one of its own, named after its domain (shops made without a seed share
+    /// their id, so the id would put them all in one organization).
     /// </summary>
     public string OrganizationId
     {
-        get => _organizationId ?? "org-" + Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        get => _organizationId ?? "org-" + MyshopifyDomain.Split('.')[0];
         set => _organizationId = value;
     }
 

@@ -24,7 +24,7 @@ public sealed class PageAuthTests(XenoFixture fixture)
 
         var (stores, html) = await browser.GetAsync("/stores");
         Assert.Equal(HttpStatusCode.OK, stores.StatusCode);
-        Assert.Contains("Connect a store", html);
+        Assert.Contains("Install Xeno on your shop", html);
     }
 
     [Fact]

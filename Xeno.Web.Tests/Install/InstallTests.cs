@@ -53,7 +53,7 @@ public sealed class InstallTests(XenoFixture fixture)
         var expires = (DateTime)(await fixture.ScalarAsync(storeId, "SELECT access_token_expires_at FROM store_credentials"))!;
         Assert.InRange(expires - DateTime.UtcNow, TimeSpan.FromMinutes(50), TimeSpan.FromMinutes(61));
         Assert.Equal(17, shop.WebhookSubscriptions.Count);
-        var grants = fixture.Shopify.State.OAuth.Log.Where(g => g.Shop == shop.MyshopifyDomain).ToList();
+        var grants = fixture.Shopify.State.OAuth.TokenRequests.Where(g => g.ShopDomain == shop.MyshopifyDomain).ToList();
         Assert.Single(grants, g => g.GrantType == "authorization_code" && g.Succeeded);
     }
 
@@ -189,7 +189,7 @@ public sealed class InstallTests(XenoFixture fixture)
         var (response, html) = await bob.GetAsync(await _flow.ApproveAsync(bob, domain));
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
         Assert.Contains("Another Xeno account", html);
-        Assert.Single(fixture.Shopify.State.OAuth.Log, g => g.Shop == domain && g.GrantType == "authorization_code");
+        Assert.Single(fixture.Shopify.State.OAuth.TokenRequests, g => g.ShopDomain == domain && g.GrantType == "authorization_code");
     }
 
     [Fact]
@@ -302,7 +302,7 @@ public sealed class InstallTests(XenoFixture fixture)
     private async Task AssertNothingStoredAsync(string domain)
     {
         Assert.Equal(0L, await CountStoresAsync(domain));
-        Assert.DoesNotContain(fixture.Shopify.State.OAuth.Log, g => g.Shop == domain && g.GrantType == "authorization_code");
+        Assert.DoesNotContain(fixture.Shopify.State.OAuth.TokenRequests, g => g.ShopDomain == domain && g.GrantType == "authorization_code");
     }
 
     private async Task<long> CountStoresAsync(string domain)

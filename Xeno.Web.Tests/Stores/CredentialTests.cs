@@ -53,14 +53,14 @@ public sealed class CredentialTests(XenoFixture fixture)
         // Shopify rotates, and the answer never arrives: Xeno asks again with the same refresh token, which Shopify
         // still honours because its replacement was never used. Two workers, one refresh in the end.
         await ExpireInXenoAsync(storeId);
-        Shopify.OAuth.Faults.Enqueue(OAuthFault.DropAfterIssue);
+        Shopify.OAuth.Enqueue(OAuthFault.DropAfterIssue, shopDomain: shop.MyshopifyDomain);
         var tokens = await Task.WhenAll(Credentials().GetAsync(storeId, default), Credentials().GetAsync(storeId, default));
         Assert.Equal(tokens[0].AccessToken, tokens[1].AccessToken);
         await Credentials().QueryAsync(storeId, ShopifyQueries.Shop, null, default);
 
         // Every try lost: nothing is stored, and the pair Xeno kept still works the next time.
         await ExpireInXenoAsync(storeId);
-        for (var i = 0; i < 3; i++) Shopify.OAuth.Faults.Enqueue(OAuthFault.DropAfterIssue);
+        for (var i = 0; i < 3; i++) Shopify.OAuth.Enqueue(OAuthFault.DropAfterIssue, shopDomain: shop.MyshopifyDomain);
         await Assert.ThrowsAsync<ShopifyApiException>(() => Credentials().GetAsync(storeId, default));
         Assert.Equal("active", await StatusAsync(storeId));
         var renewed = await Credentials().GetAsync(storeId, default);
@@ -257,10 +257,10 @@ public sealed class CredentialTests(XenoFixture fixture)
     /// <summary>A credentials service of its own scope, as each worker process has.</summary>
     private ShopifyCredentials Credentials() => Host.Services.CreateScope().ServiceProvider.GetRequiredService<ShopifyCredentials>();
 
-    private List<OAuthGrantRecord> Grants(string domain, string grantType) =>
-        Shopify.OAuth.Log.Where(g => g.Shop == domain && g.GrantType == grantType).ToList();
+    private List<OAuthTokenRequest> Grants(string domain, string grantType) =>
+        Shopify.OAuth.TokenRequests.Where(g => g.ShopDomain == domain && g.GrantType == grantType).ToList();
 
-    private List<OAuthGrantRecord> Refreshes(Shop shop) => Grants(shop.MyshopifyDomain, "refresh_token");
+    private List<OAuthTokenRequest> Refreshes(Shop shop) => Grants(shop.MyshopifyDomain, "refresh_token");
 
     /// <summary>Xeno believes the token has expired (Shopify would still take it): the next use refreshes first.</summary>
     private Task ExpireInXenoAsync(Guid storeId) =>

@@ -103,6 +103,61 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                     b.ToTable("login_throttles", (string)null);
                 });
 
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.OAuthState", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("BrowserHash")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("browser_hash");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("ShopDomain")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("shop_domain");
+
+                    b.Property<string>("StateHash")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("state_hash");
+
+                    b.Property<DateTimeOffset?>("UsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("used_at");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_oauth_states");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_oauth_states_expires_at");
+
+                    b.HasIndex("StateHash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_oauth_states_state_hash");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_oauth_states_user_id");
+
+                    b.ToTable("oauth_states", (string)null);
+                });
+
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopCheckout", b =>
                 {
                     b.Property<Guid>("TenantId")
@@ -564,10 +619,35 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("tenant_id");
 
+                    b.Property<DateTimeOffset?>("AccessTokenExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("access_token_expires_at");
+
+                    b.Property<string>("ClientId")
+                        .HasColumnType("text")
+                        .HasColumnName("client_id");
+
                     b.Property<string>("EncryptedAccessToken")
-                        .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("encrypted_access_token");
+
+                    b.Property<string>("EncryptedAppSecret")
+                        .HasColumnType("text")
+                        .HasColumnName("encrypted_app_secret");
+
+                    b.Property<string>("EncryptedRefreshToken")
+                        .HasColumnType("text")
+                        .HasColumnName("encrypted_refresh_token");
+
+                    b.Property<string>("Method")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("method");
+
+                    b.Property<DateTimeOffset?>("RefreshTokenExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("refresh_token_expires_at");
 
                     b.Property<string>("Scopes")
                         .HasColumnType("text")
@@ -814,6 +894,16 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_customer_data_requests_stores_tenant_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.OAuthState", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_oauth_states_users_user_id");
                 });
 
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.ShopCheckout", b =>
