@@ -14,7 +14,7 @@ namespace Xeno.Web.Features.Sync;
 /// transaction, so a worker killed mid-sync resumes after the last stored page when Hangfire runs the
 /// job again, and no page is ever counted without being stored.
 /// </summary>
-public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials shopify, TimeProvider clock, ILogger<SyncJob> logger)
+public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials credentials, TimeProvider clock, ILogger<SyncJob> logger)
 {
     public static readonly string[] Kinds = ["products", "customers", "orders", "abandonedCheckouts"];
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(5);
@@ -82,7 +82,7 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials shop
         var filter = run.UpdatedSince is { } since ? $"updated_at:>='{(since - Overlap).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}'" : null;
         while (true)
         {
-            var data = await shopify.QueryAsync(run.TenantId, document, new { first = pageSize, after = cursor, query = filter }, ct);
+            var data = await credentials.QueryAsync(run.TenantId, document, new { first = pageSize, after = cursor, query = filter }, ct);
             var connection = data[kind] ?? throw new ShopifyApiException($"Shopify answered without {kind}.");
             var nodes = GraphQlMapping.Nodes(connection).ToList();
             var pageInfo = connection["pageInfo"];
@@ -111,7 +111,7 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials shop
         var page = order["lineItems"]?["pageInfo"];
         while (page?["hasNextPage"]?.GetValue<bool>() == true)
         {
-            var data = await shopify.QueryAsync(storeId, ShopifyQueries.OrderLineItems,
+            var data = await credentials.QueryAsync(storeId, ShopifyQueries.OrderLineItems,
                 new { id = ShopifyIds.ToGid("Order", orderId), after = page["endCursor"]?.GetValue<string>() }, ct);
             var lines = data["order"]?["lineItems"];
             foreach (var line in GraphQlMapping.Nodes(lines)) batch.Lines.Add(GraphQlMapping.LineItem(line, orderId));
