@@ -288,6 +288,15 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
         }
     }
 
+    /// <summary>Ends a unit of writes, inside its transaction and before it commits: the store's data version moves
+    /// on (dashboards redraw), and what is kept of the data as it lands is brought up to date with it.</summary>
+    public async Task FinishAsync(CancellationToken ct)
+    {
+        await using var bump = new NpgsqlCommand("UPDATE stores SET data_version = data_version + 1 WHERE id = @tenant", connection, transaction);
+        bump.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
+        await bump.ExecuteNonQueryAsync(ct);
+    }
+
     // Npgsql writes timestamptz only from UTC values.
     private static DateTimeOffset Utc(DateTimeOffset value) => value.ToUniversalTime();
     private static DateTimeOffset? Utc(DateTimeOffset? value) => value?.ToUniversalTime();
@@ -296,7 +305,8 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
 public static class ShopDataTransactions
 {
     /// <summary>Runs <paramref name="work"/> with a writer in one transaction on the context's connection
-    /// (opened with the scope's tenant), then saves the context's own changes in the same transaction.</summary>
+    /// (opened with the scope's tenant), then saves the context's own changes and finishes the writer
+    /// (<see cref="ShopDataWriter.FinishAsync"/>) in the same transaction.</summary>
     public static async Task WriteAsync(this XenoDb db, Guid tenantId, Func<ShopDataWriter, Task> work, CancellationToken ct)
     {
         await db.Database.OpenConnectionAsync(ct);
@@ -304,9 +314,10 @@ public static class ShopDataTransactions
         {
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-            await work(new ShopDataWriter(connection, (NpgsqlTransaction)tx.GetDbTransaction(), tenantId));
+            var writer = new ShopDataWriter(connection, (NpgsqlTransaction)tx.GetDbTransaction(), tenantId);
+            await work(writer);
             await db.SaveChangesAsync(ct);
-            await db.Stores.Where(s => s.Id == tenantId).ExecuteUpdateAsync(s => s.SetProperty(x => x.DataVersion, x => x.DataVersion + 1), ct);
+            await writer.FinishAsync(ct);
             await tx.CommitAsync(ct);
         }
         finally
