@@ -7,19 +7,11 @@ public static class GetCheckouts
 {
     public sealed record Response(int Orders, int AbandonedCheckouts, decimal AbandonedValue, decimal ConversionRate);
 
-    // METRICS.md "Checkouts": created in the range, never completed (no completedAt, and no order carries
-    // the token), not deleted.
-    private const string Sql = $$"""
-        WITH {{MetricsSql.Bounds}}
-        SELECT
-          (SELECT count(*) FROM orders o, bounds
-            WHERE o.tenant_id = @tenant AND NOT o.test AND o.deleted_at IS NULL AND o.processed_at >= bounds.lo AND o.processed_at < bounds.hi),
-          count(c.id), coalesce(sum(c.total_price), 0)
-        FROM bounds LEFT JOIN checkouts c
-          ON c.tenant_id = @tenant AND c.created_at >= bounds.lo AND c.created_at < bounds.hi
-         AND c.completed_at IS NULL AND c.deleted_at IS NULL
-         AND NOT (c.token IS NOT NULL AND EXISTS (
-               SELECT 1 FROM orders t WHERE t.tenant_id = @tenant AND t.checkout_token = c.token AND t.deleted_at IS NULL))
+    // METRICS.md "Checkouts": created in the range, never completed (no completedAt, and no order carries the token),
+    // not deleted; counted per day of creation as the data lands (ShopAggregates).
+    private const string Sql = """
+        SELECT coalesce(sum(orders), 0), coalesce(sum(abandoned_checkouts), 0), coalesce(sum(abandoned_value), 0)
+        FROM daily_metrics WHERE tenant_id = @tenant AND day BETWEEN @from AND @to
         """;
 
     public static async Task<IResult> HandleApiAsync(HttpRequest request, XenoDb db, TenantContext tenant, TimeProvider clock, CancellationToken ct)

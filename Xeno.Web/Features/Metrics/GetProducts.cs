@@ -9,34 +9,19 @@ public static class GetProducts
         decimal GrossSales, decimal Discounts, decimal Returns, decimal NetSales);
     public sealed record Response(IReadOnlyList<Item> Items);
 
-    // METRICS.md "Products": sales on order dates, returns on refund dates; lines without a product form
-    // one "Custom items" row; a deleted product keeps its sales under its last known title.
-    private const string Sql = $$"""
-        WITH {{MetricsSql.Bounds}},
-        sold AS (
-          SELECT coalesce(l.product_id, 0) AS k, sum(l.quantity) AS units, sum(l.original_unit_price * l.quantity) AS gross,
-                 sum(l.discount_allocated) AS discounts, max(l.title) AS title
-          FROM orders o JOIN order_lines l ON l.tenant_id = @tenant AND l.order_id = o.id AND NOT l.is_gift_card, bounds
-          WHERE o.tenant_id = @tenant AND NOT o.test AND o.deleted_at IS NULL AND o.processed_at >= bounds.lo AND o.processed_at < bounds.hi
-          GROUP BY 1),
-        returned AS (
-          SELECT coalesce(l.product_id, 0) AS k, sum(rl.quantity) AS units, sum(rl.subtotal) AS returns, max(l.title) AS title
-          FROM refunds r
-          JOIN orders x ON x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL
-          JOIN refund_lines rl ON rl.tenant_id = @tenant AND rl.refund_id = r.id
-          JOIN order_lines l ON l.tenant_id = @tenant AND l.id = rl.line_item_id AND NOT l.is_gift_card, bounds
-          WHERE r.tenant_id = @tenant AND r.created_at >= bounds.lo AND r.created_at < bounds.hi
-          GROUP BY 1),
-        merged AS (
-          SELECT NULLIF(coalesce(s.k, r.k), 0) AS product_id, coalesce(s.units, 0) AS units_sold, coalesce(r.units, 0) AS units_returned,
-                 coalesce(s.gross, 0) AS gross, coalesce(s.discounts, 0) AS discounts, coalesce(r.returns, 0) AS returns,
-                 coalesce(s.title, r.title) AS line_title
-          -- Custom items (no product) are keyed 0, which no Shopify id is: FULL JOIN needs a plain equality.
-          FROM sold s FULL JOIN returned r ON s.k = r.k)
-        SELECT m.product_id, coalesce(p.title, m.line_title), m.units_sold, m.units_returned, m.gross, m.discounts, m.returns,
+    // METRICS.md "Products": sales on order dates, returns on refund dates, per product and day as the data lands
+    // (ShopAggregates); lines without a product form one "Custom items" row (key 0, which no Shopify id is); a deleted
+    // product keeps its sales under its last known title.
+    private const string Sql = """
+        WITH merged AS (
+          SELECT product_key, sum(units_sold) AS units_sold, sum(units_returned) AS units_returned, sum(gross) AS gross,
+                 sum(discounts) AS discounts, sum(returns) AS returns, coalesce(max(title), max(returned_title)) AS line_title
+          FROM product_daily WHERE tenant_id = @tenant AND day BETWEEN @from AND @to
+          GROUP BY product_key)
+        SELECT NULLIF(m.product_key, 0), coalesce(p.title, m.line_title), m.units_sold, m.units_returned, m.gross, m.discounts, m.returns,
                m.gross - m.discounts - m.returns AS net
-        FROM merged m LEFT JOIN products p ON p.tenant_id = @tenant AND p.id = m.product_id
-        ORDER BY net DESC, m.product_id ASC NULLS LAST
+        FROM merged m LEFT JOIN products p ON p.tenant_id = @tenant AND p.id = m.product_key
+        ORDER BY net DESC, NULLIF(m.product_key, 0) ASC NULLS LAST
         LIMIT @limit
         """;
 

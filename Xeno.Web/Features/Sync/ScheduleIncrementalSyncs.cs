@@ -1,6 +1,7 @@
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Xeno.Web.Infrastructure.Database;
+using Xeno.Web.Infrastructure.Ingestion;
 using Xeno.Web.Infrastructure.Jobs;
 using Xeno.Web.Infrastructure.Tenancy;
 
@@ -31,7 +32,8 @@ public sealed class ScheduleIncrementalSyncs(IServiceScopeFactory scopes)
         }
     }
 
-    /// <summary>Registers (or updates) the recurring jobs once the database is ready: the syncs, and the webhook inbox sweep.</summary>
+    /// <summary>Registers (or updates) the recurring jobs once the database is ready: the syncs, the webhook inbox sweep,
+    /// and the aggregates of stores that have none (also once now).</summary>
     public static void Register(WebApplication app)
     {
         if (!XenoRoles.RunsWorkers(app.Configuration)) return;
@@ -40,5 +42,8 @@ public sealed class ScheduleIncrementalSyncs(IServiceScopeFactory scopes)
             .AddOrUpdate<ScheduleIncrementalSyncs>(RecurringJobId, job => job.RunAsync(CancellationToken.None), cron);
         app.Services.GetRequiredService<IRecurringJobManager>()
             .AddOrUpdate<Webhooks.ProcessWebhook>("webhook-inbox-sweep", job => job.SweepAsync(CancellationToken.None), Cron.Minutely());
+        app.Services.GetRequiredService<IRecurringJobManager>()
+            .AddOrUpdate<BuildAggregates>(BuildAggregates.RecurringJobId, job => job.RunAsync(CancellationToken.None), Cron.Minutely());
+        app.Services.GetRequiredService<IBackgroundJobClient>().Enqueue<BuildAggregates>(job => job.RunAsync(CancellationToken.None));
     }
 }

@@ -29,6 +29,9 @@ public sealed class Store
     /// <summary>Moves on with every write of the store's data: a dashboard tile drawn at this version
     /// needs no new query while it stays the same.</summary>
     public long DataVersion { get; set; }
+    /// <summary>The time zone the store's aggregates were built for (their days are local days); null before they are
+    /// built. When it differs from <see cref="Timezone"/> they are rebuilt whole.</summary>
+    public string? AggregatesTimezone { get; set; }
     public List<StoreMember> Members { get; set; } = [];
 }
 

@@ -14,6 +14,9 @@ namespace Xeno.Web.Infrastructure.Ingestion;
 /// </summary>
 public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid tenantId)
 {
+    /// <summary>What these writes touched (old values included), for <see cref="FinishAsync"/> to bring the aggregates up to date.</summary>
+    public AffectedData Affected { get; } = new();
+
     public async Task<int> UpsertProductsAsync(ProductBatch batch, CancellationToken ct)
     {
         var p = batch.Products;
@@ -54,18 +57,24 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
     public async Task<int> UpsertCustomersAsync(IReadOnlyList<ShopCustomer> c, CancellationToken ct)
     {
         if (c.Count == 0) return 0;
-        // A redacted customer keeps no personal data, whatever a later sync brings.
-        var accepted = await ReadIdsAsync(Command("""
-            INSERT INTO customers (tenant_id, id, first_name, last_name, email, phone, rfm_group, created_at, shopify_updated_at)
-            SELECT @tenant, * FROM unnest(@id, @first, @last, @email, @phone, @rfm, @created, @updated)
-            ON CONFLICT (tenant_id, id) DO UPDATE SET
-              first_name = CASE WHEN customers.redacted_at IS NULL THEN excluded.first_name END,
-              last_name = CASE WHEN customers.redacted_at IS NULL THEN excluded.last_name END,
-              email = CASE WHEN customers.redacted_at IS NULL THEN excluded.email END,
-              phone = CASE WHEN customers.redacted_at IS NULL THEN excluded.phone END,
-              rfm_group = COALESCE(excluded.rfm_group, customers.rfm_group), created_at = excluded.created_at, shopify_updated_at = excluded.shopify_updated_at
-            WHERE customers.shopify_updated_at <= excluded.shopify_updated_at
-            RETURNING id
+        // A redacted customer keeps no personal data, whatever a later sync brings. The old row is read in the same
+        // statement (one snapshot), so that the aggregates learn what each accepted row was before.
+        await using var command = Command("""
+            WITH old AS (SELECT id, created_at, rfm_group, deleted_at FROM customers WHERE tenant_id = @tenant AND id = ANY(@id)),
+            up AS (
+              INSERT INTO customers (tenant_id, id, first_name, last_name, email, phone, rfm_group, created_at, shopify_updated_at)
+              SELECT @tenant, * FROM unnest(@id, @first, @last, @email, @phone, @rfm, @created, @updated)
+              ON CONFLICT (tenant_id, id) DO UPDATE SET
+                first_name = CASE WHEN customers.redacted_at IS NULL THEN excluded.first_name END,
+                last_name = CASE WHEN customers.redacted_at IS NULL THEN excluded.last_name END,
+                email = CASE WHEN customers.redacted_at IS NULL THEN excluded.email END,
+                phone = CASE WHEN customers.redacted_at IS NULL THEN excluded.phone END,
+                rfm_group = COALESCE(excluded.rfm_group, customers.rfm_group), created_at = excluded.created_at, shopify_updated_at = excluded.shopify_updated_at
+              WHERE customers.shopify_updated_at <= excluded.shopify_updated_at
+              RETURNING id, created_at, rfm_group, deleted_at)
+            SELECT up.id, old.created_at, CASE WHEN old.deleted_at IS NULL THEN old.rfm_group END,
+                   up.created_at, CASE WHEN up.deleted_at IS NULL THEN up.rfm_group END
+            FROM up LEFT JOIN old USING (id)
             """,
             ("id", c.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
             ("first", c.Select(x => x.FirstName).ToArray(), NpgsqlDbType.Text),
@@ -74,22 +83,34 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             ("phone", c.Select(x => x.Phone).ToArray(), NpgsqlDbType.Text),
             ("rfm", c.Select(x => x.RfmGroup).ToArray(), NpgsqlDbType.Text),
             ("created", c.Select(x => Utc(x.CreatedAt)).ToArray(), NpgsqlDbType.TimestampTz),
-            ("updated", c.Select(x => Utc(x.ShopifyUpdatedAt)).ToArray(), NpgsqlDbType.TimestampTz)), ct);
-        return accepted.Count;
+            ("updated", c.Select(x => Utc(x.ShopifyUpdatedAt)).ToArray(), NpgsqlDbType.TimestampTz));
+        var accepted = 0;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            accepted++;
+            Affected.Instant(NullableTime(reader, 1));
+            Affected.Instant(NullableTime(reader, 3));
+            Affected.Group(reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(4) ? null : reader.GetString(4));
+        }
+        return accepted;
     }
 
     public async Task<int> UpsertCheckoutsAsync(IReadOnlyList<ShopCheckout> c, CancellationToken ct)
     {
         if (c.Count == 0) return 0;
         var accepted = await ReadIdsAsync(Command("""
-            INSERT INTO checkouts (tenant_id, id, token, customer_id, created_at, completed_at, total_price, shopify_updated_at)
-            SELECT @tenant, * FROM unnest(@id, @token, @customer, @created, @completed, @total, @updated)
-            ON CONFLICT (tenant_id, id) DO UPDATE SET
-              token = COALESCE(excluded.token, checkouts.token), customer_id = excluded.customer_id,
-              created_at = excluded.created_at, completed_at = COALESCE(excluded.completed_at, checkouts.completed_at),
-              total_price = excluded.total_price, shopify_updated_at = excluded.shopify_updated_at
-            WHERE checkouts.shopify_updated_at <= excluded.shopify_updated_at
-            RETURNING id
+            WITH old AS (SELECT id, created_at FROM checkouts WHERE tenant_id = @tenant AND id = ANY(@id)),
+            up AS (
+              INSERT INTO checkouts (tenant_id, id, token, customer_id, created_at, completed_at, total_price, shopify_updated_at)
+              SELECT @tenant, * FROM unnest(@id, @token, @customer, @created, @completed, @total, @updated)
+              ON CONFLICT (tenant_id, id) DO UPDATE SET
+                token = COALESCE(excluded.token, checkouts.token), customer_id = excluded.customer_id,
+                created_at = excluded.created_at, completed_at = COALESCE(excluded.completed_at, checkouts.completed_at),
+                total_price = excluded.total_price, shopify_updated_at = excluded.shopify_updated_at
+              WHERE checkouts.shopify_updated_at <= excluded.shopify_updated_at
+              RETURNING id, created_at)
+            SELECT up.id, up.created_at, old.created_at FROM up LEFT JOIN old USING (id)
             """,
             ("id", c.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
             ("token", c.Select(x => x.Token).ToArray(), NpgsqlDbType.Text),
@@ -100,6 +121,7 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             ("updated", c.Select(x => Utc(x.ShopifyUpdatedAt)).ToArray(), NpgsqlDbType.TimestampTz)), ct);
 
         // A checkout that arrives after the order that completed it (webhooks are not ordered) is completed too.
+        // (Its day is among those already noted: completion changes only checkouts of this batch.)
         var tokens = c.Where(x => x.Token is not null && x.CompletedAt is null).Select(x => x.Token).ToArray();
         if (tokens.Length > 0)
         {
@@ -120,6 +142,8 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
         var o = batch.Orders;
         if (o.Count == 0) return 0;
         var accepted = await ReadIdsAsync(Command("""
+            WITH old AS (SELECT id, customer_id, processed_at, checkout_token FROM orders WHERE tenant_id = @tenant AND id = ANY(@id)),
+            up AS (
             INSERT INTO orders (tenant_id, id, name, customer_id, processed_at, created_at, cancelled_at, test, currency,
               presentment_currency, total_price, current_total_price, total_price_presentment, shipping_price, total_tax,
               total_discounts, checkout_token, shopify_updated_at)
@@ -135,7 +159,9 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
               checkout_token = COALESCE(excluded.checkout_token, orders.checkout_token),
               shopify_updated_at = excluded.shopify_updated_at
             WHERE orders.shopify_updated_at <= excluded.shopify_updated_at
-            RETURNING id
+            RETURNING id, customer_id, processed_at, checkout_token)
+            SELECT up.id, up.processed_at, old.processed_at, up.customer_id, old.customer_id, up.checkout_token, old.checkout_token
+            FROM up LEFT JOIN old USING (id)
             """,
             ("id", o.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
             ("name", o.Select(x => x.Name).ToArray(), NpgsqlDbType.Text),
@@ -177,6 +203,9 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             ("gift", lines.Select(x => x.IsGiftCard).ToArray(), NpgsqlDbType.Boolean)));
         AddRefundCommands(children, refunds, refundLines);
         await children.ExecuteNonQueryAsync(ct);
+        // Every refund of a changed order counts again on its own day (the order may have become a test or been
+        // re-dated), and a checkout whose token an order carries may have stopped being abandoned.
+        await NoteRefundsAndCheckoutsAsync(ids, _acceptedTokens.ToArray(), ct);
         return accepted.Count;
     }
 
@@ -187,6 +216,11 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
         await using var commands = new NpgsqlBatch(connection, transaction);
         AddRefundCommands(commands, batch.Refunds, batch.RefundLines);
         await commands.ExecuteNonQueryAsync(ct);
+        foreach (var refund in batch.Refunds) Affected.Instant(refund.CreatedAt);
+        await using var customers = Command("SELECT customer_id FROM orders WHERE tenant_id = @tenant AND id = ANY(@orders)",
+            ("orders", batch.Refunds.Select(r => r.OrderId).Distinct().ToArray(), NpgsqlDbType.Bigint));
+        await using var reader = await customers.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) Affected.Customer(reader.IsDBNull(0) ? null : reader.GetInt64(0));
     }
 
     private void AddRefundCommands(NpgsqlBatch children, List<ShopRefund> refunds, List<ShopRefundLine> refundLines)
@@ -219,6 +253,7 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
     public async Task MarkDeletedAsync(string table, long id, DateTimeOffset at, CancellationToken ct)
     {
         if (table is not ("orders" or "products" or "customers" or "checkouts")) throw new ArgumentOutOfRangeException(nameof(table));
+        await NoteBeforeDeleteAsync(table, id, ct);
         await using var command = new NpgsqlCommand(
             $"UPDATE {table} SET deleted_at = COALESCE(deleted_at, @at) WHERE tenant_id = @tenant AND id = @id", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
@@ -240,6 +275,35 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
         }
     }
 
+    /// <summary>What a delete changes in the aggregates, read before the delete: an order's day, customer, refunds and
+    /// checkout; a customer's creation day and RFM group (unless already deleted); a checkout's day.</summary>
+    private async Task NoteBeforeDeleteAsync(string table, long id, CancellationToken ct)
+    {
+        var sql = table switch
+        {
+            "orders" => """
+                SELECT o.processed_at, o.customer_id, NULL::text FROM orders o WHERE o.tenant_id = @tenant AND o.id = @id AND o.deleted_at IS NULL
+                UNION ALL SELECT r.created_at, NULL, NULL FROM refunds r WHERE r.tenant_id = @tenant AND r.order_id = @id
+                UNION ALL SELECT c.created_at, NULL, NULL FROM checkouts c JOIN orders o ON o.tenant_id = @tenant AND o.id = @id AND o.checkout_token = c.token
+                  WHERE c.tenant_id = @tenant
+                """,
+            "customers" => "SELECT created_at, NULL::bigint, rfm_group FROM customers WHERE tenant_id = @tenant AND id = @id AND deleted_at IS NULL",
+            "checkouts" => "SELECT created_at, NULL::bigint, NULL::text FROM checkouts WHERE tenant_id = @tenant AND id = @id AND deleted_at IS NULL",
+            _ => null,
+        };
+        if (sql is null) return;
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
+        command.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Bigint) { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            Affected.Instant(NullableTime(reader, 0));
+            Affected.Customer(reader.IsDBNull(1) ? null : reader.GetInt64(1));
+            if (!reader.IsDBNull(2)) Affected.Group(reader.GetString(2), null);
+        }
+    }
+
     /// <summary>A checkout whose token appears on an order is completed.</summary>
     public async Task CompleteCheckoutsAsync(IReadOnlyList<ShopOrder> orders, CancellationToken ct)
     {
@@ -249,10 +313,12 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             UPDATE checkouts c SET completed_at = COALESCE(c.completed_at, u.at)
             FROM unnest(@token, @at) AS u(token, at)
             WHERE c.tenant_id = @tenant AND c.token = u.token
+            RETURNING c.created_at
             """,
             ("token", withToken.Select(o => o.CheckoutToken).ToArray(), NpgsqlDbType.Text),
             ("at", withToken.Select(o => Utc(o.ProcessedAt)).ToArray(), NpgsqlDbType.TimestampTz));
-        await command.ExecuteNonQueryAsync(ct);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) Affected.Instant(NullableTime(reader, 0));
     }
 
     private NpgsqlCommand Command(string sql, params (string Name, Array Values, NpgsqlDbType Type)[] arrays)
@@ -277,21 +343,54 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values });
     }
 
-    private static async Task<HashSet<long>> ReadIdsAsync(NpgsqlCommand command, CancellationToken ct)
+    private readonly List<string> _acceptedTokens = [];
+
+    /// <summary>The ids a statement accepted (its first column). Further columns, where the statement returns them, are
+    /// the accepted rows' times, customers and checkout tokens, new and old, noted as affected.</summary>
+    private async Task<HashSet<long>> ReadIdsAsync(NpgsqlCommand command, CancellationToken ct)
     {
         await using (command)
         {
+            _acceptedTokens.Clear();
             var ids = new HashSet<long>();
             await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) ids.Add(reader.GetInt64(0));
+            while (await reader.ReadAsync(ct))
+            {
+                ids.Add(reader.GetInt64(0));
+                for (var i = 1; i < reader.FieldCount; i++)
+                {
+                    if (reader.IsDBNull(i)) continue;
+                    switch (reader.GetFieldValue<object>(i))
+                    {
+                        case DateTime at: Affected.Instant(new DateTimeOffset(at, TimeSpan.Zero)); break;
+                        case long customer: Affected.Customer(customer); break;
+                        case string token: _acceptedTokens.Add(token); break;
+                    }
+                }
+            }
             return ids;
         }
     }
+
+    private async Task NoteRefundsAndCheckoutsAsync(long[] orderIds, string[] tokens, CancellationToken ct)
+    {
+        await using var command = Command("""
+            SELECT created_at FROM refunds WHERE tenant_id = @tenant AND order_id = ANY(@orders)
+            UNION ALL
+            SELECT created_at FROM checkouts WHERE tenant_id = @tenant AND token = ANY(@tokens)
+            """, ("orders", orderIds, NpgsqlDbType.Bigint), ("tokens", tokens, NpgsqlDbType.Text));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) Affected.Instant(NullableTime(reader, 0));
+    }
+
+    private static DateTimeOffset? NullableTime(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : new DateTimeOffset(reader.GetDateTime(ordinal), TimeSpan.Zero);
 
     /// <summary>Ends a unit of writes, inside its transaction and before it commits: the store's data version moves
     /// on (dashboards redraw), and what is kept of the data as it lands is brought up to date with it.</summary>
     public async Task FinishAsync(CancellationToken ct)
     {
+        if (!Affected.IsEmpty) await ShopAggregates.RefreshAsync(connection, transaction, tenantId, Affected, ct);
         await using var bump = new NpgsqlCommand("UPDATE stores SET data_version = data_version + 1 WHERE id = @tenant", connection, transaction);
         bump.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenantId });
         await bump.ExecuteNonQueryAsync(ct);

@@ -52,6 +52,7 @@ public static class JobsSetup
         builder.Services.AddScoped<Features.Sync.SyncJob>();
         builder.Services.AddScoped<Features.Sync.ScheduleIncrementalSyncs>();
         builder.Services.AddScoped<Features.Webhooks.ProcessWebhook>();
+        builder.Services.AddScoped<Ingestion.BuildAggregates>();
         if (XenoRoles.RunsWorkers(builder.Configuration))
         {
             builder.Services.AddHangfireServer(options =>

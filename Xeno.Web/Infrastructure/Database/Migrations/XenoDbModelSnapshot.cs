@@ -560,6 +560,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<string>("AggregatesTimezone")
+                        .HasColumnType("text")
+                        .HasColumnName("aggregates_timezone");
+
                     b.Property<DateTimeOffset>("ConnectedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("connected_at");

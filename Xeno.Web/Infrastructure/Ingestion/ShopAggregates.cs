@@ -1,0 +1,376 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Xeno.Web.Infrastructure.Ingestion;
+
+/// <summary>
+/// Keeps what the dashboards read, so that no request re-reads a store's history: figures per local day
+/// (<c>daily_metrics</c>), per product and day, per customer and day, per customer over their whole history
+/// (<c>customer_stats</c>, with the days of their orders), the pairs of each customer's consecutive orders
+/// (<c>customer_pairs</c>), and the RFM group counts.
+/// </summary>
+/// <remarks>
+/// Maintained in the transaction that writes the data, by recomputing from the stored rows exactly what a write
+/// touched: the affected days (from every old and new instant) and the affected customers (their whole history, which
+/// is short). Recomputing rather than adding deltas means an aggregate can never drift from the rows; the one exception
+/// is <c>customer_pairs</c>, which sums over customers and is updated by the difference between a customer's old and new
+/// order days. A per-store advisory lock taken after the data is written serializes refreshes, so that two
+/// transactions never compute a day from each other's half-visible rows.
+///
+/// Distinct customers over a range come from pairs: the customers with an order in [lo, hi] are the orders in it
+/// (with a customer) minus the consecutive-order pairs lying wholly in it, since each customer's orders in a range are
+/// consecutive in their history. Pairs are counted at day and month resolution (day/day, day/month, month/day,
+/// month/month), so that any range is answered from a bounded number of cells: months inside it, days at its ends.
+/// </remarks>
+public static class ShopAggregates
+{
+    public const short KindConsecutive = 1;
+    public const short KindFirstSecond = 2;
+    public const short DayDay = 0, DayMonth = 1, MonthDay = 2, MonthMonth = 3;
+
+    /// <summary>Day numbers in the pairs table count from here.</summary>
+    public static readonly DateOnly Epoch = new(1970, 1, 1);
+
+    public static int DayNumber(DateOnly day) => day.DayNumber - Epoch.DayNumber;
+    public static int MonthNumber(DateOnly day) => day.Year * 12 + day.Month - 1;
+    private static int MonthOfDayNumber(int day) => MonthNumber(DateOnly.FromDayNumber(Epoch.DayNumber + day));
+
+    /// <summary>Brings the aggregates up to date with what <paramref name="affected"/> names, inside the caller's
+    /// transaction. A store whose aggregates were never built (or were built for another time zone) is rebuilt whole.</summary>
+    public static async Task RefreshAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid tenant, AffectedData affected, CancellationToken ct)
+    {
+        var sql = new Sql(connection, transaction, tenant);
+        await sql.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtextextended('xeno-aggregates:' || @tenant::text, 0))", ct);
+        var (timezone, builtFor) = await sql.StateAsync(ct);
+        if (timezone is null) return; // the store is gone (shop/redact in this transaction)
+        if (affected.Everything || builtFor != timezone)
+        {
+            await RebuildLockedAsync(sql, timezone, ct);
+            return;
+        }
+
+        var days = new HashSet<DateOnly>(affected.Instants.Select(i => LocalDay(i, timezone)));
+        if (affected.Customers.Count > 0)
+            foreach (var day in await RefreshCustomersAsync(sql, timezone, affected.Customers.ToArray(), ct))
+                days.Add(day);
+        if (days.Count > 0)
+        {
+            var dayArray = days.ToArray();
+            await sql.ExecuteAsync(DailySql(all: false), ct, ("tz", timezone, NpgsqlDbType.Text), ("days", dayArray, NpgsqlDbType.Array | NpgsqlDbType.Date));
+            await sql.ExecuteAsync(ProductDailySql(all: false), ct, ("tz", timezone, NpgsqlDbType.Text), ("days", dayArray, NpgsqlDbType.Array | NpgsqlDbType.Date));
+        }
+        if (affected.GroupDeltas.Any(d => d.Value != 0))
+        {
+            var deltas = affected.GroupDeltas.Where(d => d.Value != 0).ToList();
+            await sql.ExecuteAsync("""
+                INSERT INTO customer_groups AS g (tenant_id, rfm_group, customers) SELECT @tenant, * FROM unnest(@groups, @deltas)
+                ON CONFLICT (tenant_id, rfm_group) DO UPDATE SET customers = g.customers + excluded.customers;
+                DELETE FROM customer_groups WHERE tenant_id = @tenant AND customers = 0;
+                """, ct, ("groups", deltas.Select(d => d.Key).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text),
+                ("deltas", deltas.Select(d => d.Value).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer));
+        }
+    }
+
+    /// <summary>Every aggregate of the store from its rows, in the caller's transaction (after a bulk backfill, a time
+    /// zone change, or for a store that has none yet).</summary>
+    public static async Task RebuildAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid tenant, CancellationToken ct)
+    {
+        var sql = new Sql(connection, transaction, tenant);
+        await sql.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtextextended('xeno-aggregates:' || @tenant::text, 0))", ct);
+        var (timezone, _) = await sql.StateAsync(ct);
+        if (timezone is not null) await RebuildLockedAsync(sql, timezone, ct);
+    }
+
+    private static async Task RebuildLockedAsync(Sql sql, string timezone, CancellationToken ct)
+    {
+        var tz = ("tz", (object)timezone, NpgsqlDbType.Text);
+        await sql.ExecuteAsync("""
+            DELETE FROM customer_daily WHERE tenant_id = @tenant;
+            DELETE FROM customer_stats WHERE tenant_id = @tenant;
+            DELETE FROM customer_pairs WHERE tenant_id = @tenant;
+            DELETE FROM customer_groups WHERE tenant_id = @tenant;
+            DELETE FROM daily_metrics WHERE tenant_id = @tenant;
+            DELETE FROM product_daily WHERE tenant_id = @tenant;
+            """, ct);
+        await sql.ExecuteAsync(CustomerDailySql(all: true), ct, tz);
+        await sql.ExecuteAsync(CustomerStatsSql(all: true) + ";", ct, tz);
+        await sql.ExecuteAsync(PairsRebuildSql, ct, tz);
+        await sql.ExecuteAsync("""
+            INSERT INTO customer_groups (tenant_id, rfm_group, customers)
+            SELECT @tenant, rfm_group, count(*) FROM customers
+            WHERE tenant_id = @tenant AND deleted_at IS NULL AND rfm_group IS NOT NULL GROUP BY rfm_group
+            """, ct);
+        await sql.ExecuteAsync(DailySql(all: true), ct, tz);
+        await sql.ExecuteAsync(ProductDailySql(all: true), ct, tz);
+        await sql.ExecuteAsync("UPDATE stores SET aggregates_timezone = @tz WHERE id = @tenant", ct, tz);
+    }
+
+    /// <summary>Recomputes the affected customers' days, lifetime figures and pairs; returns the days whose
+    /// new-customer and prospect counts their first orders moved.</summary>
+    private static async Task<List<DateOnly>> RefreshCustomersAsync(Sql sql, string timezone, long[] customers, CancellationToken ct)
+    {
+        var tz = ("tz", (object)timezone, NpgsqlDbType.Text);
+        var ids = ("c", (object)customers, NpgsqlDbType.Array | NpgsqlDbType.Bigint);
+        var moved = new List<DateOnly>();
+        var oldDays = new Dictionary<long, int[]>();
+        await sql.ReadAsync("SELECT customer_id, first_day, days FROM customer_stats WHERE tenant_id = @tenant AND customer_id = ANY(@c)", r =>
+        {
+            oldDays[r.GetInt64(0)] = r.GetFieldValue<int[]>(2);
+            moved.Add(r.GetFieldValue<DateOnly>(1));
+        }, ct, ids);
+
+        await sql.ExecuteAsync("DELETE FROM customer_daily WHERE tenant_id = @tenant AND customer_id = ANY(@c)", ct, ids);
+        await sql.ExecuteAsync(CustomerDailySql(all: false), ct, tz, ids);
+        await sql.ExecuteAsync("DELETE FROM customer_stats WHERE tenant_id = @tenant AND customer_id = ANY(@c)", ct, ids);
+        var newDays = new Dictionary<long, int[]>();
+        await sql.ReadAsync(CustomerStatsSql(all: false) + " RETURNING customer_id, first_day, days", r =>
+        {
+            newDays[r.GetInt64(0)] = r.GetFieldValue<int[]>(2);
+            moved.Add(r.GetFieldValue<DateOnly>(1));
+        }, ct, tz, ids);
+
+        var cells = new Dictionary<(short Kind, short Res, int P, int D), int>();
+        foreach (var customer in customers)
+        {
+            AddPairs(cells, oldDays.GetValueOrDefault(customer), -1);
+            AddPairs(cells, newDays.GetValueOrDefault(customer), +1);
+        }
+        var changed = cells.Where(c => c.Value != 0).ToList();
+        if (changed.Count > 0)
+        {
+            await sql.ExecuteAsync("""
+                INSERT INTO customer_pairs AS cp (tenant_id, kind, res, p, d, n) SELECT @tenant, * FROM unnest(@kind, @res, @p, @d, @n)
+                ON CONFLICT (tenant_id, kind, res, p, d) DO UPDATE SET n = cp.n + excluded.n;
+                DELETE FROM customer_pairs cp USING unnest(@kind, @res, @p, @d) AS u(kind, res, p, d)
+                WHERE cp.tenant_id = @tenant AND cp.kind = u.kind AND cp.res = u.res AND cp.p = u.p AND cp.d = u.d AND cp.n = 0;
+                """, ct,
+                ("kind", changed.Select(c => c.Key.Kind).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Smallint),
+                ("res", changed.Select(c => c.Key.Res).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Smallint),
+                ("p", changed.Select(c => c.Key.P).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer),
+                ("d", changed.Select(c => c.Key.D).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer),
+                ("n", changed.Select(c => c.Value).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer));
+        }
+        return moved;
+    }
+
+    /// <summary>A customer's consecutive orders as pair cells at each resolution (the first pair also as kind 2).</summary>
+    private static void AddPairs(Dictionary<(short, short, int, int), int> cells, int[]? days, int sign)
+    {
+        if (days is null) return;
+        for (var i = 1; i < days.Length; i++)
+        {
+            var (p, d) = (days[i - 1], days[i]);
+            var (pm, dm) = (MonthOfDayNumber(p), MonthOfDayNumber(d));
+            foreach (var kind in i == 1 ? [KindConsecutive, KindFirstSecond] : new[] { KindConsecutive })
+            {
+                Add(cells, (kind, DayDay, p, d), sign);
+                Add(cells, (kind, DayMonth, p, dm), sign);
+                Add(cells, (kind, MonthDay, pm, d), sign);
+                Add(cells, (kind, MonthMonth, pm, dm), sign);
+            }
+        }
+    }
+
+    private static void Add(Dictionary<(short, short, int, int), int> cells, (short, short, int, int) key, int sign) =>
+        cells[key] = cells.GetValueOrDefault(key) + sign;
+
+    public static DateOnly LocalDay(DateTimeOffset instant, string timezone)
+    {
+        var zone = TimeZoneInfo.TryFindSystemTimeZoneById(timezone, out var z) ? z : TimeZoneInfo.Utc;
+        return DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, zone).DateTime);
+    }
+
+    // The counted orders of the customers concerned: not test, not deleted.
+    private static string CountedOrdersOfCustomers(bool all) => all
+        ? "o.tenant_id = @tenant AND o.customer_id IS NOT NULL AND NOT o.test AND o.deleted_at IS NULL"
+        : "o.tenant_id = @tenant AND o.customer_id = ANY(@c) AND NOT o.test AND o.deleted_at IS NULL";
+
+    /// <summary>Per customer and local day: their orders dated that day, those orders' sales (gross − discounts, gift
+    /// cards left out), and the returns of refunds dated that day on any of their orders.</summary>
+    private static string CustomerDailySql(bool all) => $"""
+        INSERT INTO customer_daily (tenant_id, customer_id, day, orders, sales, returns)
+        WITH co AS (
+          SELECT o.id, o.customer_id, (o.processed_at AT TIME ZONE @tz)::date AS day FROM orders o WHERE {CountedOrdersOfCustomers(all)}),
+        s AS (
+          SELECT co.customer_id, co.day, count(DISTINCT co.id) AS orders,
+                 coalesce(sum(l.original_unit_price * l.quantity - l.discount_allocated) FILTER (WHERE NOT l.is_gift_card), 0) AS sales
+          FROM co LEFT JOIN order_lines l ON l.tenant_id = @tenant AND l.order_id = co.id
+          GROUP BY co.customer_id, co.day),
+        r AS (
+          SELECT co.customer_id, (r.created_at AT TIME ZONE @tz)::date AS day, sum(rl.subtotal) AS returns
+          FROM co JOIN refunds r ON r.tenant_id = @tenant AND r.order_id = co.id
+          JOIN refund_lines rl ON rl.tenant_id = @tenant AND rl.refund_id = r.id
+          LEFT JOIN order_lines l ON l.tenant_id = @tenant AND l.id = rl.line_item_id
+          WHERE NOT coalesce(l.is_gift_card, false)
+          GROUP BY 1, 2)
+        SELECT @tenant, coalesce(s.customer_id, r.customer_id), coalesce(s.day, r.day),
+               coalesce(s.orders, 0), coalesce(s.sales, 0), coalesce(r.returns, 0)
+        FROM s FULL JOIN r ON r.customer_id = s.customer_id AND r.day = s.day
+        """;
+
+    /// <summary>Per customer over their whole history: first order, count, lifetime net (from customer_daily, just
+    /// written) and the local days of their orders in order (processedAt, ties by id), which the pairs come from.</summary>
+    private static string CustomerStatsSql(bool all) => $"""
+        INSERT INTO customer_stats (tenant_id, customer_id, first_order_at, first_day, orders, net, days)
+        SELECT @tenant, o.customer_id, min(o.processed_at), (min(o.processed_at) AT TIME ZONE @tz)::date, count(*),
+               (SELECT coalesce(sum(cd.sales - cd.returns), 0) FROM customer_daily cd WHERE cd.tenant_id = @tenant AND cd.customer_id = o.customer_id),
+               array_agg((o.processed_at AT TIME ZONE @tz)::date - date '1970-01-01' ORDER BY o.processed_at, o.id)
+        FROM orders o WHERE {CountedOrdersOfCustomers(all)}
+        GROUP BY o.customer_id
+        """;
+
+    private const string MonthOf = "(extract(year FROM {0})::int * 12 + extract(month FROM {0})::int - 1)";
+
+    private static readonly string PairsRebuildSql = $"""
+        INSERT INTO customer_pairs (tenant_id, kind, res, p, d, n)
+        WITH seq AS (
+          SELECT (o.processed_at AT TIME ZONE @tz)::date AS day,
+                 lag((o.processed_at AT TIME ZONE @tz)::date) OVER w AS prev, row_number() OVER w AS n
+          FROM orders o WHERE {CountedOrdersOfCustomers(all: true)}
+          WINDOW w AS (PARTITION BY o.customer_id ORDER BY o.processed_at, o.id)),
+        pairs AS (
+          SELECT {KindConsecutive}::smallint AS kind, prev AS p, day AS d FROM seq WHERE n >= 2
+          UNION ALL SELECT {KindFirstSecond}::smallint, prev, day FROM seq WHERE n = 2),
+        cells AS (
+          SELECT kind, {DayDay}::smallint AS res, p - date '1970-01-01' AS p, d - date '1970-01-01' AS d FROM pairs
+          UNION ALL SELECT kind, {DayMonth}::smallint, p - date '1970-01-01', {string.Format(MonthOf, "d")} FROM pairs
+          UNION ALL SELECT kind, {MonthDay}::smallint, {string.Format(MonthOf, "p")}, d - date '1970-01-01' FROM pairs
+          UNION ALL SELECT kind, {MonthMonth}::smallint, {string.Format(MonthOf, "p")}, {string.Format(MonthOf, "d")} FROM pairs)
+        SELECT @tenant, kind, res, p, d, count(*) FROM cells GROUP BY kind, res, p, d
+        """;
+
+    /// <summary>The days concerned as instants in the shop's zone (all days with any data for a rebuild).</summary>
+    private static string DayBounds(bool all) => all
+        ? """
+          d AS (
+            SELECT DISTINCT (processed_at AT TIME ZONE @tz)::date AS day FROM orders WHERE tenant_id = @tenant
+            UNION SELECT (created_at AT TIME ZONE @tz)::date FROM refunds WHERE tenant_id = @tenant
+            UNION SELECT (created_at AT TIME ZONE @tz)::date FROM checkouts WHERE tenant_id = @tenant
+            UNION SELECT (created_at AT TIME ZONE @tz)::date FROM customers WHERE tenant_id = @tenant AND created_at IS NOT NULL
+            UNION SELECT first_day FROM customer_stats WHERE tenant_id = @tenant),
+          """
+        : "d AS (SELECT DISTINCT unnest(@days) AS day),";
+
+    /// <summary>Each concerned day whole: orders, sales, shipping and taxes of orders dated that day; returns, refunded
+    /// shipping and refunded taxes of refunds dated that day on counted orders; orders, sales and returns of customers'
+    /// orders, and first orders (new customers); abandoned checkouts created that day; customers created that day, and customers who stopped being
+    /// prospects that day (the later of their creation and their first order).</summary>
+    private static string DailySql(bool all) => $"""
+        DELETE FROM daily_metrics WHERE tenant_id = @tenant {(all ? "" : "AND day = ANY(@days)")};
+        INSERT INTO daily_metrics (tenant_id, day, orders, gross, discounts, shipping, taxes, returns, refunded_shipping, refunded_taxes,
+          customer_orders, customer_sales, customer_returns, new_customers, abandoned_checkouts, abandoned_value, customers_created, prospects_converted)
+        WITH {DayBounds(all)}
+        b AS (SELECT day, day::timestamp AT TIME ZONE @tz AS lo, (day + 1)::timestamp AT TIME ZONE @tz AS hi FROM d),
+        o AS (
+          SELECT b.day, o.id, o.customer_id, o.shipping_price, o.total_tax
+          FROM b JOIN orders o ON o.tenant_id = @tenant AND o.processed_at >= b.lo AND o.processed_at < b.hi
+          WHERE NOT o.test AND o.deleted_at IS NULL),
+        od AS (SELECT day, count(*) AS orders, sum(shipping_price) AS shipping, sum(total_tax) AS taxes, count(customer_id) AS customer_orders FROM o GROUP BY day),
+        ol AS (
+          SELECT o.day, sum(l.original_unit_price * l.quantity) AS gross, sum(l.discount_allocated) AS discounts,
+                 sum(l.original_unit_price * l.quantity - l.discount_allocated) FILTER (WHERE o.customer_id IS NOT NULL) AS customer_sales
+          FROM o JOIN order_lines l ON l.tenant_id = @tenant AND l.order_id = o.id AND NOT l.is_gift_card
+          GROUP BY o.day),
+        r AS (
+          SELECT b.day, r.id, r.shipping_refunded, r.shipping_tax_refunded, x.customer_id
+          FROM b JOIN refunds r ON r.tenant_id = @tenant AND r.created_at >= b.lo AND r.created_at < b.hi
+          JOIN orders x ON x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL),
+        rd AS (SELECT day, sum(shipping_refunded) AS shipping, sum(shipping_tax_refunded) AS tax FROM r GROUP BY day),
+        rl AS (
+          SELECT r.day, sum(x.subtotal) AS returns, sum(x.total_tax) AS tax,
+                 sum(x.subtotal) FILTER (WHERE r.customer_id IS NOT NULL) AS customer_returns
+          FROM r JOIN refund_lines x ON x.tenant_id = @tenant AND x.refund_id = r.id
+          LEFT JOIN order_lines l ON l.tenant_id = @tenant AND l.id = x.line_item_id
+          WHERE NOT coalesce(l.is_gift_card, false)
+          GROUP BY r.day),
+        nc AS (SELECT s.first_day AS day, count(*) AS n FROM customer_stats s JOIN d ON d.day = s.first_day WHERE s.tenant_id = @tenant GROUP BY s.first_day),
+        ab AS (
+          SELECT b.day, count(*) AS n, sum(c.total_price) AS v
+          FROM b JOIN checkouts c ON c.tenant_id = @tenant AND c.created_at >= b.lo AND c.created_at < b.hi
+          WHERE c.completed_at IS NULL AND c.deleted_at IS NULL
+            AND NOT (c.token IS NOT NULL AND EXISTS (
+              SELECT 1 FROM orders t WHERE t.tenant_id = @tenant AND t.checkout_token = c.token AND t.deleted_at IS NULL))
+          GROUP BY b.day),
+        cc AS (
+          SELECT b.day, count(*) AS n FROM b JOIN customers c ON c.tenant_id = @tenant AND c.created_at >= b.lo AND c.created_at < b.hi
+          WHERE c.deleted_at IS NULL GROUP BY b.day),
+        pc AS (
+          SELECT day, count(*) AS n FROM (
+            SELECT s.first_day AS day
+            FROM customer_stats s JOIN d ON d.day = s.first_day
+            JOIN customers c ON c.tenant_id = @tenant AND c.id = s.customer_id
+            WHERE s.tenant_id = @tenant AND c.deleted_at IS NULL AND c.created_at IS NOT NULL AND (c.created_at AT TIME ZONE @tz)::date <= s.first_day
+            UNION ALL
+            SELECT b.day
+            FROM b JOIN customers c ON c.tenant_id = @tenant AND c.created_at >= b.lo AND c.created_at < b.hi
+            JOIN customer_stats s ON s.tenant_id = @tenant AND s.customer_id = c.id AND s.first_day < b.day
+            WHERE c.deleted_at IS NULL) x
+          GROUP BY day)
+        SELECT @tenant, d.day, coalesce(od.orders, 0), coalesce(ol.gross, 0), coalesce(ol.discounts, 0),
+               coalesce(od.shipping, 0), coalesce(od.taxes, 0), coalesce(rl.returns, 0), coalesce(rd.shipping, 0),
+               coalesce(rl.tax, 0) + coalesce(rd.tax, 0), coalesce(od.customer_orders, 0),
+               coalesce(ol.customer_sales, 0), coalesce(rl.customer_returns, 0), coalesce(nc.n, 0),
+               coalesce(ab.n, 0), coalesce(ab.v, 0), coalesce(cc.n, 0), coalesce(pc.n, 0)
+        FROM d LEFT JOIN od USING (day) LEFT JOIN ol USING (day) LEFT JOIN rd USING (day) LEFT JOIN rl USING (day)
+          LEFT JOIN nc USING (day) LEFT JOIN ab USING (day) LEFT JOIN cc USING (day) LEFT JOIN pc USING (day)
+        """;
+
+    /// <summary>Per product (custom items keyed 0) and day: units, gross and discounts of lines of orders dated that day;
+    /// units and returns of refunds dated that day; the lines' titles, for products Xeno has no record of.</summary>
+    private static string ProductDailySql(bool all) => $"""
+        DELETE FROM product_daily WHERE tenant_id = @tenant {(all ? "" : "AND day = ANY(@days)")};
+        INSERT INTO product_daily (tenant_id, day, product_key, units_sold, units_returned, gross, discounts, returns, title, returned_title)
+        WITH {DayBounds(all)}
+        b AS (SELECT day, day::timestamp AT TIME ZONE @tz AS lo, (day + 1)::timestamp AT TIME ZONE @tz AS hi FROM d),
+        sold AS (
+          SELECT b.day, coalesce(l.product_id, 0) AS k, sum(l.quantity) AS units, sum(l.original_unit_price * l.quantity) AS gross,
+                 sum(l.discount_allocated) AS discounts, max(l.title) AS title
+          FROM b JOIN orders o ON o.tenant_id = @tenant AND o.processed_at >= b.lo AND o.processed_at < b.hi AND NOT o.test AND o.deleted_at IS NULL
+          JOIN order_lines l ON l.tenant_id = @tenant AND l.order_id = o.id AND NOT l.is_gift_card
+          GROUP BY 1, 2),
+        ret AS (
+          SELECT b.day, coalesce(l.product_id, 0) AS k, sum(rl.quantity) AS units, sum(rl.subtotal) AS returns, max(l.title) AS title
+          FROM b JOIN refunds r ON r.tenant_id = @tenant AND r.created_at >= b.lo AND r.created_at < b.hi
+          JOIN orders x ON x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL
+          JOIN refund_lines rl ON rl.tenant_id = @tenant AND rl.refund_id = r.id
+          JOIN order_lines l ON l.tenant_id = @tenant AND l.id = rl.line_item_id AND NOT l.is_gift_card
+          GROUP BY 1, 2)
+        SELECT @tenant, coalesce(s.day, r.day), coalesce(s.k, r.k), coalesce(s.units, 0), coalesce(r.units, 0),
+               coalesce(s.gross, 0), coalesce(s.discounts, 0), coalesce(r.returns, 0), s.title, r.title
+        FROM sold s FULL JOIN ret r ON r.day = s.day AND r.k = s.k
+        """;
+
+    /// <summary>Runs SQL on the writer's connection and transaction, with the tenant as <c>@tenant</c>.</summary>
+    private sealed class Sql(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid tenant)
+    {
+        public async Task ExecuteAsync(string text, CancellationToken ct, params (string Name, object Value, NpgsqlDbType Type)[] parameters)
+        {
+            await using var command = Command(text, parameters);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        public async Task ReadAsync(string text, Action<NpgsqlDataReader> row, CancellationToken ct, params (string Name, object Value, NpgsqlDbType Type)[] parameters)
+        {
+            await using var command = Command(text, parameters);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) row(reader);
+        }
+
+        /// <summary>The store's time zone, and the one its aggregates were built for (null when never built).</summary>
+        public async Task<(string? Timezone, string? BuiltFor)> StateAsync(CancellationToken ct)
+        {
+            (string?, string?) state = (null, null);
+            await ReadAsync("SELECT timezone, aggregates_timezone FROM stores WHERE id = @tenant",
+                r => state = (r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1)), ct);
+            return state;
+        }
+
+        private NpgsqlCommand Command(string text, (string Name, object Value, NpgsqlDbType Type)[] parameters)
+        {
+            var command = new NpgsqlCommand(text, connection, transaction);
+            command.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = tenant });
+            foreach (var (name, value, type) in parameters) command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value });
+            return command;
+        }
+    }
+}
