@@ -53,7 +53,9 @@ public static class CustomerCounts
         var parts = new List<string> { $"(res = {ShopAggregates.MonthMonth} AND p BETWEEN {N(ma)} AND {N(mb)} AND d <= {N(mb)})" };
         if (hasL)
         {
-            parts.Add($"(res = {ShopAggregates.DayDay} AND p BETWEEN {N(lo)} AND {N(lHi)} AND (d <= {N(lHi)}{(hasR ? $" OR d BETWEEN {N(rLo)} AND {N(hi)}" : "")}))");
+            // Each branch a plain range on (res, p) and d, so that every one is an index condition.
+            parts.Add($"(res = {ShopAggregates.DayDay} AND p BETWEEN {N(lo)} AND {N(lHi)} AND d <= {N(lHi)})");
+            if (hasR) parts.Add($"(res = {ShopAggregates.DayDay} AND p BETWEEN {N(lo)} AND {N(lHi)} AND d BETWEEN {N(rLo)} AND {N(hi)})");
             parts.Add($"(res = {ShopAggregates.DayMonth} AND p BETWEEN {N(lo)} AND {N(lHi)} AND d BETWEEN {N(ma)} AND {N(mb)})");
         }
         if (hasR)

@@ -64,23 +64,34 @@ public static class GetSegments
         """;
 
     // As of the last day with data (today, on the dashboard), from the aggregates: the counts and nets of all customers
-    // with an order come from the days, the VIP threshold is read off the index on lifetime net (the top tenth only),
-    // and New and VIP are the few customers above the threshold or first seen in the last 30 days.
-    private const string WholeHistorySql = """
+    // with an order come from the days, and the VIP threshold is read off the index on lifetime net (the top tenth
+    // only), with the number of customers at exactly that value (their ties are VIPs too).
+    private const string TotalsSql = """
         WITH totals AS (
           SELECT coalesce(sum(new_customers), 0) AS n, coalesce(sum(customer_sales - customer_returns), 0) AS net,
                  coalesce(sum(customers_created - prospects_converted), 0) AS prospects
           FROM daily_metrics WHERE tenant_id = @tenant AND day <= @to),
-        fresh AS (
-          SELECT count(*) AS n, coalesce(sum(net), 0) AS net FROM customer_stats
-          WHERE tenant_id = @tenant AND first_day BETWEEN @to::date - 29 AND @to),
         threshold AS (
-          SELECT (SELECT net FROM customer_stats WHERE tenant_id = @tenant ORDER BY net DESC
-                  OFFSET (SELECT n - ceil(0.9 * n) FROM totals) LIMIT 1) AS value),
-        vip AS (
-          SELECT count(*) AS n, coalesce(sum(s.net), 0) AS net FROM customer_stats s, threshold
-          WHERE s.tenant_id = @tenant AND s.net >= threshold.value AND s.first_day < @to::date - 29)
-        SELECT totals.n, totals.net, fresh.n, fresh.net, vip.n, vip.net, totals.prospects FROM totals, fresh, vip
+          SELECT (totals.n - ceil(0.9 * totals.n))::bigint AS above,
+                 (SELECT net FROM customer_stats WHERE tenant_id = @tenant ORDER BY net DESC
+                  OFFSET (totals.n - ceil(0.9 * totals.n))::bigint LIMIT 1) AS value
+          FROM totals)
+        SELECT totals.n, totals.net, totals.prospects, threshold.value,
+               threshold.above + (SELECT count(*) FROM customer_stats WHERE tenant_id = @tenant AND net = threshold.value)
+        FROM totals, threshold
+        """;
+
+    // New and VIP are the few customers first seen in the last 30 days or at or above the threshold: each read in one
+    // pass over its index. At most "above + ties" customers reach the threshold; the LIMIT says so to the planner, which
+    // then walks the index instead of the table.
+    private const string FewSql = """
+        SELECT f.n, f.net, v.n, v.net
+        FROM (SELECT count(*) AS n, coalesce(sum(net), 0) AS net FROM customer_stats
+              WHERE tenant_id = @tenant AND first_day BETWEEN @to::date - 29 AND @to) f,
+             (SELECT count(*) AS n, coalesce(sum(net), 0) AS net FROM (
+                SELECT net, first_day FROM customer_stats WHERE tenant_id = @tenant AND net >= @threshold
+                ORDER BY net DESC LIMIT @reach) top
+              WHERE first_day < @to::date - 29) v
         """;
 
     public static async Task<Response> QueryAsync(XenoDb db, MetricsRange asOfRange, CancellationToken ct)
@@ -88,8 +99,14 @@ public static class GetSegments
         if ((await MetricsSql.QueryAsync(db, asOfRange, LaterDataSql, r => r.GetBoolean(0), ct: ct)).Single())
             return await AsOfPastAsync(db, asOfRange, ct);
 
-        var (all, allNet, fresh, freshNet, vip, vipNet, prospects) = (await MetricsSql.QueryAsync(db, asOfRange, WholeHistorySql,
-            r => (r.GetInt64(0), r.GetDecimal(1), r.GetInt64(2), r.GetDecimal(3), r.GetInt64(4), r.GetDecimal(5), r.GetInt64(6)), ct: ct)).Single();
+        var (all, allNet, prospects, threshold, reach) = (await MetricsSql.QueryAsync(db, asOfRange, TotalsSql,
+            r => (r.GetInt64(0), r.GetDecimal(1), r.GetInt64(2), r.IsDBNull(3) ? (decimal?)null : r.GetDecimal(3), r.IsDBNull(4) ? 0L : r.GetInt64(4)), ct: ct)).Single();
+        var (fresh, freshNet, vip, vipNet) = (await MetricsSql.QueryAsync(db, asOfRange, FewSql,
+            r => (r.GetInt64(0), r.GetDecimal(1), r.GetInt64(2), r.GetDecimal(3)), c =>
+            {
+                c.Parameters.Add(new Npgsql.NpgsqlParameter("threshold", NpgsqlTypes.NpgsqlDbType.Numeric) { Value = (object?)threshold ?? DBNull.Value });
+                c.Parameters.AddWithValue("reach", reach);
+            }, ct)).Single();
         var segments = new List<Segment>
         {
             new("VIP", (int)vip, Money.Round(vipNet)),

@@ -1,4 +1,8 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 using Xeno.Web.Infrastructure.Database;
+using Xeno.Web.Infrastructure.Ingestion;
 using Xeno.Web.Infrastructure.Tenancy;
 
 namespace Xeno.Web.Features.Metrics;
@@ -31,15 +35,55 @@ public static class GetTopCustomers
         return TypedResults.Ok(new Response(await QueryAsync(db, range, limit, ct)));
     }
 
-    public static Task<List<Item>> QueryAsync(XenoDb db, MetricsRange range, int limit, CancellationToken ct) =>
-        MetricsSql.QueryAsync(db, range, Sql, r =>
+    // The trailing 7, 30, 90 and 365 days ending today are kept ranked as the data lands (ShopAggregates).
+    private const string WindowSql = """
+        SELECT w.customer_id, c.first_name, c.last_name, c.email, w.orders::bigint, w.net
+        FROM customer_windows w LEFT JOIN customers c ON c.tenant_id = @tenant AND c.id = w.customer_id
+        WHERE w.tenant_id = @tenant AND w.days = @days
+        ORDER BY w.net DESC, w.customer_id
+        LIMIT @limit
+        """;
+
+    public static async Task<List<Item>> QueryAsync(XenoDb db, MetricsRange range, int limit, CancellationToken ct)
+    {
+        var ranked = ShopAggregates.WindowDays.Contains((short)range.Days) && await WindowEndsOnAsync(db, range, ct);
+        return await MetricsSql.QueryAsync(db, range, ranked ? WindowSql : Sql, Read, c =>
         {
-            var first = r.IsDBNull(1) ? null : r.GetString(1);
-            var last = r.IsDBNull(2) ? null : r.GetString(2);
-            var email = r.IsDBNull(3) ? null : r.GetString(3);
-            // First and last name joined (whichever exist), else the email, else nothing.
-            var name = string.Join(' ', new[] { first, last }.Where(n => !string.IsNullOrWhiteSpace(n)));
-            return new Item(r.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                name.Length > 0 ? name : email, email, (int)r.GetInt64(4), Money.Round(r.GetDecimal(5)));
-        }, c => c.Parameters.AddWithValue("limit", limit), ct);
+            c.Parameters.AddWithValue("limit", limit);
+            c.Parameters.AddWithValue("days", (short)range.Days);
+        }, ct);
+    }
+
+    /// <summary>Whether the ranked windows end on the range's last day; a range ending today on a new day moves them on first.</summary>
+    private static async Task<bool> WindowEndsOnAsync(XenoDb db, MetricsRange range, CancellationToken ct)
+    {
+        var (end, today) = (await MetricsSql.QueryAsync(db, range,
+            "SELECT windows_day, (now() AT TIME ZONE timezone)::date, aggregates_timezone = timezone FROM stores WHERE id = @tenant",
+            r => (r.IsDBNull(0) || r.IsDBNull(2) || !r.GetBoolean(2) ? (DateOnly?)null : r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)), ct: ct)).Single();
+        if (end == range.To) return true;
+        if (end is null || range.To != today) return false;
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await ShopAggregates.RollWindowsAsync((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)transaction.GetDbTransaction(), range.StoreId, ct);
+            await transaction.CommitAsync(ct);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+        return true;
+    }
+
+    private static Item Read(NpgsqlDataReader r)
+    {
+        var first = r.IsDBNull(1) ? null : r.GetString(1);
+        var last = r.IsDBNull(2) ? null : r.GetString(2);
+        var email = r.IsDBNull(3) ? null : r.GetString(3);
+        // First and last name joined (whichever exist), else the email, else nothing.
+        var name = string.Join(' ', new[] { first, last }.Where(n => !string.IsNullOrWhiteSpace(n)));
+        return new Item(r.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            name.Length > 0 ? name : email, email, (int)r.GetInt64(4), Money.Round(r.GetDecimal(5)));
+    }
 }

@@ -32,6 +32,8 @@ public sealed class Store
     /// <summary>The time zone the store's aggregates were built for (their days are local days); null before they are
     /// built. When it differs from <see cref="Timezone"/> they are rebuilt whole.</summary>
     public string? AggregatesTimezone { get; set; }
+    /// <summary>The local day the store's trailing-window rankings end on (see ShopAggregates).</summary>
+    public DateOnly? WindowsDay { get; set; }
     public List<StoreMember> Members { get; set; } = [];
 }
 

@@ -28,6 +28,10 @@ public static class ShopAggregates
     public const short KindFirstSecond = 2;
     public const short DayDay = 0, DayMonth = 1, MonthDay = 2, MonthMonth = 3;
 
+    /// <summary>The trailing windows whose top customers are kept ranked (customer_windows), in days ending on the
+    /// store's local today.</summary>
+    public static readonly short[] WindowDays = [7, 30, 90, 365];
+
     /// <summary>Day numbers in the pairs table count from here.</summary>
     public static readonly DateOnly Epoch = new(1970, 1, 1);
 
@@ -51,13 +55,18 @@ public static class ShopAggregates
 
         var days = new HashSet<DateOnly>(affected.Instants.Select(i => LocalDay(i, timezone)));
         if (affected.Customers.Count > 0)
-            foreach (var day in await RefreshCustomersAsync(sql, timezone, affected.Customers.ToArray(), ct))
+        {
+            var customers = affected.Customers.ToArray();
+            foreach (var day in await RefreshCustomersAsync(sql, timezone, customers, ct))
                 days.Add(day);
+            await RollWindowsLockedAsync(sql, timezone, ct);
+            await sql.ExecuteAsync(WindowsSql(all: false), ct, ("c", customers, NpgsqlDbType.Array | NpgsqlDbType.Bigint));
+        }
         if (days.Count > 0)
         {
             var dayArray = days.ToArray();
-            await sql.ExecuteAsync(DailySql(all: false), ct, ("tz", timezone, NpgsqlDbType.Text), ("days", dayArray, NpgsqlDbType.Array | NpgsqlDbType.Date));
-            await sql.ExecuteAsync(ProductDailySql(all: false), ct, ("tz", timezone, NpgsqlDbType.Text), ("days", dayArray, NpgsqlDbType.Array | NpgsqlDbType.Date));
+            await sql.ExecuteAsync(DailySql, ct, ("tz", timezone, NpgsqlDbType.Text), ("days", dayArray, NpgsqlDbType.Array | NpgsqlDbType.Date));
+            await sql.ExecuteAsync(ProductDailySql, ct, ("tz", timezone, NpgsqlDbType.Text), ("days", dayArray, NpgsqlDbType.Array | NpgsqlDbType.Date));
         }
         if (affected.GroupDeltas.Any(d => d.Value != 0))
         {
@@ -84,26 +93,193 @@ public static class ShopAggregates
     private static async Task RebuildLockedAsync(Sql sql, string timezone, CancellationToken ct)
     {
         var tz = ("tz", (object)timezone, NpgsqlDbType.Text);
-        await sql.ExecuteAsync("""
-            DELETE FROM customer_daily WHERE tenant_id = @tenant;
-            DELETE FROM customer_stats WHERE tenant_id = @tenant;
-            DELETE FROM customer_pairs WHERE tenant_id = @tenant;
-            DELETE FROM customer_groups WHERE tenant_id = @tenant;
-            DELETE FROM daily_metrics WHERE tenant_id = @tenant;
-            DELETE FROM product_daily WHERE tenant_id = @tenant;
-            """, ct);
-        await sql.ExecuteAsync(CustomerDailySql(all: true), ct, tz);
-        await sql.ExecuteAsync(CustomerStatsSql(all: true) + ";", ct, tz);
-        await sql.ExecuteAsync(PairsRebuildSql, ct, tz);
-        await sql.ExecuteAsync("""
-            INSERT INTO customer_groups (tenant_id, rfm_group, customers)
-            SELECT @tenant, rfm_group, count(*) FROM customers
-            WHERE tenant_id = @tenant AND deleted_at IS NULL AND rfm_group IS NOT NULL GROUP BY rfm_group
-            """, ct);
-        await sql.ExecuteAsync(DailySql(all: true), ct, tz);
-        await sql.ExecuteAsync(ProductDailySql(all: true), ct, tz);
-        await sql.ExecuteAsync("UPDATE stores SET aggregates_timezone = @tz WHERE id = @tenant", ct, tz);
+        foreach (var statement in RebuildStatements) await sql.ExecuteAsync(statement, ct, tz);
     }
+
+    /// <summary>
+    /// The whole store in a few passes: every counted order once with its sales (<c>rebuild_orders</c>) and every refund
+    /// of one once with its returns (<c>rebuild_refunds</c>), as temporary tables, then each aggregate grouped from them.
+    /// The same definitions as the refresh statements below, written for all rows at once instead of a few days or
+    /// customers (AggregateTests holds the two equal).
+    /// </summary>
+    private static readonly string[] RebuildStatements =
+    [
+        """
+        DELETE FROM customer_daily WHERE tenant_id = @tenant;
+        DELETE FROM customer_stats WHERE tenant_id = @tenant;
+        DELETE FROM customer_pairs WHERE tenant_id = @tenant;
+        DELETE FROM customer_windows WHERE tenant_id = @tenant;
+        DELETE FROM customer_groups WHERE tenant_id = @tenant;
+        DELETE FROM daily_metrics WHERE tenant_id = @tenant;
+        DELETE FROM product_daily WHERE tenant_id = @tenant;
+        DROP TABLE IF EXISTS rebuild_orders, rebuild_refunds;
+        CREATE TEMP TABLE rebuild_orders ON COMMIT DROP AS
+        SELECT o.id, o.customer_id, o.processed_at, (o.processed_at AT TIME ZONE @tz)::date AS day, o.shipping_price, o.total_tax,
+               coalesce(l.gross, 0) AS gross, coalesce(l.discounts, 0) AS discounts
+        FROM orders o
+        LEFT JOIN (
+          SELECT order_id, sum(original_unit_price * quantity) AS gross, sum(discount_allocated) AS discounts
+          FROM order_lines WHERE tenant_id = @tenant AND NOT is_gift_card GROUP BY order_id) l ON l.order_id = o.id
+        WHERE o.tenant_id = @tenant AND NOT o.test AND o.deleted_at IS NULL;
+        CREATE TEMP TABLE rebuild_refunds ON COMMIT DROP AS
+        SELECT r.id, o.customer_id, (r.created_at AT TIME ZONE @tz)::date AS day, r.shipping_refunded, r.shipping_tax_refunded,
+               coalesce(x.returns, 0) AS returns, coalesce(x.tax, 0) AS tax, x.refund_id IS NOT NULL AS has_lines
+        FROM refunds r JOIN rebuild_orders o ON o.id = r.order_id
+        LEFT JOIN (
+          SELECT rl.refund_id, sum(rl.subtotal) AS returns, sum(rl.total_tax) AS tax
+          FROM refund_lines rl LEFT JOIN order_lines l ON l.tenant_id = @tenant AND l.id = rl.line_item_id
+          WHERE rl.tenant_id = @tenant AND NOT coalesce(l.is_gift_card, false) GROUP BY rl.refund_id) x ON x.refund_id = r.id
+        WHERE r.tenant_id = @tenant;
+        ANALYZE rebuild_orders;
+        ANALYZE rebuild_refunds;
+        """,
+        """
+        INSERT INTO customer_daily (tenant_id, customer_id, day, orders, sales, returns)
+        SELECT @tenant, coalesce(s.customer_id, r.customer_id), coalesce(s.day, r.day), coalesce(s.orders, 0), coalesce(s.sales, 0), coalesce(r.returns, 0)
+        FROM (SELECT customer_id, day, count(*) AS orders, sum(gross - discounts) AS sales FROM rebuild_orders
+              WHERE customer_id IS NOT NULL GROUP BY customer_id, day) s
+        FULL JOIN (SELECT customer_id, day, sum(returns) AS returns FROM rebuild_refunds
+                   WHERE customer_id IS NOT NULL AND has_lines GROUP BY customer_id, day) r ON r.customer_id = s.customer_id AND r.day = s.day
+        """,
+        """
+        INSERT INTO customer_stats (tenant_id, customer_id, first_order_at, first_day, orders, net, days)
+        SELECT @tenant, o.customer_id, o.first_at, (o.first_at AT TIME ZONE @tz)::date, o.orders, o.sales - coalesce(r.returns, 0), o.days
+        FROM (SELECT customer_id, min(processed_at) AS first_at, count(*) AS orders, sum(gross - discounts) AS sales,
+                     array_agg(day - date '1970-01-01' ORDER BY processed_at, id) AS days
+              FROM rebuild_orders WHERE customer_id IS NOT NULL GROUP BY customer_id) o
+        LEFT JOIN (SELECT customer_id, sum(returns) AS returns FROM rebuild_refunds WHERE customer_id IS NOT NULL GROUP BY customer_id) r
+          ON r.customer_id = o.customer_id
+        """,
+        $"""
+        INSERT INTO customer_pairs (tenant_id, kind, res, p, d, n)
+        WITH seq AS (
+          SELECT day, lag(day) OVER w AS prev, row_number() OVER w AS n
+          FROM rebuild_orders WHERE customer_id IS NOT NULL
+          WINDOW w AS (PARTITION BY customer_id ORDER BY processed_at, id)),
+        pairs AS (
+          SELECT {KindConsecutive}::smallint AS kind, prev AS p, day AS d FROM seq WHERE n >= 2
+          UNION ALL SELECT {KindFirstSecond}::smallint, prev, day FROM seq WHERE n = 2),
+        cells AS (
+          SELECT kind, {DayDay}::smallint AS res, p - date '1970-01-01' AS p, d - date '1970-01-01' AS d FROM pairs
+          UNION ALL SELECT kind, {DayMonth}::smallint, p - date '1970-01-01', {string.Format(MonthOf, "d")} FROM pairs
+          UNION ALL SELECT kind, {MonthDay}::smallint, {string.Format(MonthOf, "p")}, d - date '1970-01-01' FROM pairs
+          UNION ALL SELECT kind, {MonthMonth}::smallint, {string.Format(MonthOf, "p")}, {string.Format(MonthOf, "d")} FROM pairs)
+        SELECT @tenant, kind, res, p, d, count(*) FROM cells GROUP BY kind, res, p, d
+        """,
+        """
+        INSERT INTO customer_groups (tenant_id, rfm_group, customers)
+        SELECT @tenant, rfm_group, count(*) FROM customers
+        WHERE tenant_id = @tenant AND deleted_at IS NULL AND rfm_group IS NOT NULL GROUP BY rfm_group
+        """,
+        """
+        INSERT INTO daily_metrics (tenant_id, day, orders, gross, discounts, shipping, taxes, returns, refunded_shipping, refunded_taxes,
+          customer_orders, customer_sales, customer_returns, new_customers, abandoned_checkouts, abandoned_value, customers_created, prospects_converted)
+        WITH od AS (
+          SELECT day, count(*) AS orders, sum(gross) AS gross, sum(discounts) AS discounts, sum(shipping_price) AS shipping, sum(total_tax) AS taxes,
+                 count(customer_id) AS customer_orders, coalesce(sum(gross - discounts) FILTER (WHERE customer_id IS NOT NULL), 0) AS customer_sales
+          FROM rebuild_orders GROUP BY day),
+        rd AS (
+          SELECT day, sum(returns) AS returns, sum(shipping_refunded) AS shipping, sum(tax + shipping_tax_refunded) AS tax,
+                 coalesce(sum(returns) FILTER (WHERE customer_id IS NOT NULL), 0) AS customer_returns
+          FROM rebuild_refunds GROUP BY day),
+        nc AS (SELECT first_day AS day, count(*) AS n FROM customer_stats WHERE tenant_id = @tenant GROUP BY first_day),
+        ab AS (
+          SELECT (c.created_at AT TIME ZONE @tz)::date AS day, count(*) AS n, sum(c.total_price) AS v
+          FROM checkouts c
+          WHERE c.tenant_id = @tenant AND c.completed_at IS NULL AND c.deleted_at IS NULL
+            AND NOT (c.token IS NOT NULL AND c.token IN (
+              SELECT checkout_token FROM orders WHERE tenant_id = @tenant AND checkout_token IS NOT NULL AND deleted_at IS NULL))
+          GROUP BY 1),
+        cc AS (
+          SELECT (created_at AT TIME ZONE @tz)::date AS day, count(*) AS n FROM customers
+          WHERE tenant_id = @tenant AND deleted_at IS NULL AND created_at IS NOT NULL GROUP BY 1),
+        pc AS (
+          SELECT greatest((c.created_at AT TIME ZONE @tz)::date, s.first_day) AS day, count(*) AS n
+          FROM customers c JOIN customer_stats s ON s.tenant_id = @tenant AND s.customer_id = c.id
+          WHERE c.tenant_id = @tenant AND c.deleted_at IS NULL AND c.created_at IS NOT NULL GROUP BY 1),
+        d AS (SELECT day FROM od UNION SELECT day FROM rd UNION SELECT day FROM nc UNION SELECT day FROM ab UNION SELECT day FROM cc UNION SELECT day FROM pc)
+        SELECT @tenant, d.day, coalesce(od.orders, 0), coalesce(od.gross, 0), coalesce(od.discounts, 0),
+               coalesce(od.shipping, 0), coalesce(od.taxes, 0), coalesce(rd.returns, 0), coalesce(rd.shipping, 0),
+               coalesce(rd.tax, 0), coalesce(od.customer_orders, 0), coalesce(od.customer_sales, 0), coalesce(rd.customer_returns, 0),
+               coalesce(nc.n, 0), coalesce(ab.n, 0), coalesce(ab.v, 0), coalesce(cc.n, 0), coalesce(pc.n, 0)
+        FROM d LEFT JOIN od USING (day) LEFT JOIN rd USING (day) LEFT JOIN nc USING (day)
+          LEFT JOIN ab USING (day) LEFT JOIN cc USING (day) LEFT JOIN pc USING (day)
+        """,
+        """
+        INSERT INTO product_daily (tenant_id, day, product_key, units_sold, units_returned, gross, discounts, returns, title, returned_title)
+        WITH sold AS (
+          SELECT o.day, coalesce(l.product_id, 0) AS k, sum(l.quantity) AS units, sum(l.original_unit_price * l.quantity) AS gross,
+                 sum(l.discount_allocated) AS discounts, max(l.title) AS title
+          FROM rebuild_orders o JOIN order_lines l ON l.tenant_id = @tenant AND l.order_id = o.id AND NOT l.is_gift_card
+          GROUP BY 1, 2),
+        ret AS (
+          SELECT r.day, coalesce(l.product_id, 0) AS k, sum(rl.quantity) AS units, sum(rl.subtotal) AS returns, max(l.title) AS title
+          FROM rebuild_refunds r JOIN refund_lines rl ON rl.tenant_id = @tenant AND rl.refund_id = r.id
+          JOIN order_lines l ON l.tenant_id = @tenant AND l.id = rl.line_item_id AND NOT l.is_gift_card
+          GROUP BY 1, 2)
+        SELECT @tenant, coalesce(s.day, r.day), coalesce(s.k, r.k), coalesce(s.units, 0), coalesce(r.units, 0),
+               coalesce(s.gross, 0), coalesce(s.discounts, 0), coalesce(r.returns, 0), s.title, r.title
+        FROM sold s FULL JOIN ret r ON r.day = s.day AND r.k = s.k
+        """,
+        "UPDATE stores SET aggregates_timezone = @tz, windows_day = (now() AT TIME ZONE @tz)::date WHERE id = @tenant",
+        WindowsSql(all: true),
+    ];
+
+    /// <summary>Moves the store's ranked windows on to its local today, inside the caller's transaction (a dashboard
+    /// asking on a new day, or the minutely job). Nothing to do when they are current.</summary>
+    public static async Task RollWindowsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid tenant, CancellationToken ct)
+    {
+        var sql = new Sql(connection, transaction, tenant);
+        await sql.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtextextended('xeno-aggregates:' || @tenant::text, 0))", ct);
+        var (timezone, builtFor) = await sql.StateAsync(ct);
+        if (timezone is not null && builtFor == timezone) await RollWindowsLockedAsync(sql, timezone, ct);
+    }
+
+    /// <summary>
+    /// When the local day has moved on since the windows were ranked, the customers whose windows change are those with
+    /// days entering (after the old end) or leaving (each window's old start): they are ranked again, and the windows
+    /// end today. After a long pause, all of them are.
+    /// </summary>
+    private static async Task RollWindowsLockedAsync(Sql sql, string timezone, CancellationToken ct)
+    {
+        DateOnly? end = null;
+        var today = default(DateOnly);
+        await sql.ReadAsync("SELECT windows_day, (now() AT TIME ZONE @tz)::date FROM stores WHERE id = @tenant", r =>
+        {
+            end = r.IsDBNull(0) ? null : r.GetFieldValue<DateOnly>(0);
+            today = r.GetFieldValue<DateOnly>(1);
+        }, ct, ("tz", timezone, NpgsqlDbType.Text));
+        if (end == today) return;
+        var moved = end is { } from && today > from && today.DayNumber - from.DayNumber <= 31;
+        await sql.ExecuteAsync("UPDATE stores SET windows_day = @today WHERE id = @tenant", ct, ("today", today, NpgsqlDbType.Date));
+        if (!moved)
+        {
+            await sql.ExecuteAsync("DELETE FROM customer_windows WHERE tenant_id = @tenant", ct);
+            await sql.ExecuteAsync(WindowsSql(all: true), ct);
+            return;
+        }
+        var changes = string.Join(" OR ", WindowDays.Select(w => $"(day > @old - {w} AND day <= @new - {w})").Prepend("(day > @old AND day <= @new)"));
+        await sql.ExecuteAsync($"""
+            CREATE TEMP TABLE IF NOT EXISTS window_customers (customer_id bigint PRIMARY KEY) ON COMMIT DROP;
+            TRUNCATE window_customers;
+            INSERT INTO window_customers SELECT DISTINCT customer_id FROM customer_daily WHERE tenant_id = @tenant AND ({changes});
+            """, ct, ("old", end!.Value, NpgsqlDbType.Date), ("new", today, NpgsqlDbType.Date));
+        await sql.ExecuteAsync(WindowsSql(all: false).Replace("ANY(@c)", "ANY(ARRAY(SELECT customer_id FROM window_customers))"), ct);
+    }
+
+    /// <summary>The ranked windows of the customers concerned (or all), from customer_daily, ending on windows_day.
+    /// Only customers with an order in a window are ranked in it (METRICS.md "Top customers").</summary>
+    private static string WindowsSql(bool all) => $"""
+        {(all ? "" : "DELETE FROM customer_windows WHERE tenant_id = @tenant AND customer_id = ANY(@c);")}
+        INSERT INTO customer_windows (tenant_id, days, customer_id, orders, net)
+        SELECT @tenant, w.days, cd.customer_id, sum(cd.orders), sum(cd.sales - cd.returns)
+        FROM stores s CROSS JOIN unnest(ARRAY[{string.Join(", ", WindowDays)}]::smallint[]) AS w(days)
+        JOIN customer_daily cd ON cd.tenant_id = @tenant {(all ? "" : "AND cd.customer_id = ANY(@c)")}
+          AND cd.day > s.windows_day - w.days AND cd.day <= s.windows_day
+        WHERE s.id = @tenant
+        GROUP BY w.days, cd.customer_id
+        HAVING sum(cd.orders) > 0
+        """;
 
     /// <summary>Recomputes the affected customers' days, lifetime figures and pairs; returns the days whose
     /// new-customer and prospect counts their first orders moved.</summary>
@@ -120,10 +296,10 @@ public static class ShopAggregates
         }, ct, ids);
 
         await sql.ExecuteAsync("DELETE FROM customer_daily WHERE tenant_id = @tenant AND customer_id = ANY(@c)", ct, ids);
-        await sql.ExecuteAsync(CustomerDailySql(all: false), ct, tz, ids);
+        await sql.ExecuteAsync(CustomerDailySql, ct, tz, ids);
         await sql.ExecuteAsync("DELETE FROM customer_stats WHERE tenant_id = @tenant AND customer_id = ANY(@c)", ct, ids);
         var newDays = new Dictionary<long, int[]>();
-        await sql.ReadAsync(CustomerStatsSql(all: false) + " RETURNING customer_id, first_day, days", r =>
+        await sql.ReadAsync(CustomerStatsSql + " RETURNING customer_id, first_day, days", r =>
         {
             newDays[r.GetInt64(0)] = r.GetFieldValue<int[]>(2);
             moved.Add(r.GetFieldValue<DateOnly>(1));
@@ -181,16 +357,14 @@ public static class ShopAggregates
     }
 
     // The counted orders of the customers concerned: not test, not deleted.
-    private static string CountedOrdersOfCustomers(bool all) => all
-        ? "o.tenant_id = @tenant AND o.customer_id IS NOT NULL AND NOT o.test AND o.deleted_at IS NULL"
-        : "o.tenant_id = @tenant AND o.customer_id = ANY(@c) AND NOT o.test AND o.deleted_at IS NULL";
+    private const string CountedOrdersOfCustomers = "o.tenant_id = @tenant AND o.customer_id = ANY(@c) AND NOT o.test AND o.deleted_at IS NULL";
 
     /// <summary>Per customer and local day: their orders dated that day, those orders' sales (gross − discounts, gift
     /// cards left out), and the returns of refunds dated that day on any of their orders.</summary>
-    private static string CustomerDailySql(bool all) => $"""
+    private const string CustomerDailySql = $"""
         INSERT INTO customer_daily (tenant_id, customer_id, day, orders, sales, returns)
         WITH co AS (
-          SELECT o.id, o.customer_id, (o.processed_at AT TIME ZONE @tz)::date AS day FROM orders o WHERE {CountedOrdersOfCustomers(all)}),
+          SELECT o.id, o.customer_id, (o.processed_at AT TIME ZONE @tz)::date AS day FROM orders o WHERE {CountedOrdersOfCustomers}),
         s AS (
           SELECT co.customer_id, co.day, count(DISTINCT co.id) AS orders,
                  coalesce(sum(l.original_unit_price * l.quantity - l.discount_allocated) FILTER (WHERE NOT l.is_gift_card), 0) AS sales
@@ -210,56 +384,26 @@ public static class ShopAggregates
 
     /// <summary>Per customer over their whole history: first order, count, lifetime net (from customer_daily, just
     /// written) and the local days of their orders in order (processedAt, ties by id), which the pairs come from.</summary>
-    private static string CustomerStatsSql(bool all) => $"""
+    private const string CustomerStatsSql = $"""
         INSERT INTO customer_stats (tenant_id, customer_id, first_order_at, first_day, orders, net, days)
         SELECT @tenant, o.customer_id, min(o.processed_at), (min(o.processed_at) AT TIME ZONE @tz)::date, count(*),
                (SELECT coalesce(sum(cd.sales - cd.returns), 0) FROM customer_daily cd WHERE cd.tenant_id = @tenant AND cd.customer_id = o.customer_id),
                array_agg((o.processed_at AT TIME ZONE @tz)::date - date '1970-01-01' ORDER BY o.processed_at, o.id)
-        FROM orders o WHERE {CountedOrdersOfCustomers(all)}
+        FROM orders o WHERE {CountedOrdersOfCustomers}
         GROUP BY o.customer_id
         """;
 
     private const string MonthOf = "(extract(year FROM {0})::int * 12 + extract(month FROM {0})::int - 1)";
 
-    private static readonly string PairsRebuildSql = $"""
-        INSERT INTO customer_pairs (tenant_id, kind, res, p, d, n)
-        WITH seq AS (
-          SELECT (o.processed_at AT TIME ZONE @tz)::date AS day,
-                 lag((o.processed_at AT TIME ZONE @tz)::date) OVER w AS prev, row_number() OVER w AS n
-          FROM orders o WHERE {CountedOrdersOfCustomers(all: true)}
-          WINDOW w AS (PARTITION BY o.customer_id ORDER BY o.processed_at, o.id)),
-        pairs AS (
-          SELECT {KindConsecutive}::smallint AS kind, prev AS p, day AS d FROM seq WHERE n >= 2
-          UNION ALL SELECT {KindFirstSecond}::smallint, prev, day FROM seq WHERE n = 2),
-        cells AS (
-          SELECT kind, {DayDay}::smallint AS res, p - date '1970-01-01' AS p, d - date '1970-01-01' AS d FROM pairs
-          UNION ALL SELECT kind, {DayMonth}::smallint, p - date '1970-01-01', {string.Format(MonthOf, "d")} FROM pairs
-          UNION ALL SELECT kind, {MonthDay}::smallint, {string.Format(MonthOf, "p")}, d - date '1970-01-01' FROM pairs
-          UNION ALL SELECT kind, {MonthMonth}::smallint, {string.Format(MonthOf, "p")}, {string.Format(MonthOf, "d")} FROM pairs)
-        SELECT @tenant, kind, res, p, d, count(*) FROM cells GROUP BY kind, res, p, d
-        """;
-
-    /// <summary>The days concerned as instants in the shop's zone (all days with any data for a rebuild).</summary>
-    private static string DayBounds(bool all) => all
-        ? """
-          d AS (
-            SELECT DISTINCT (processed_at AT TIME ZONE @tz)::date AS day FROM orders WHERE tenant_id = @tenant
-            UNION SELECT (created_at AT TIME ZONE @tz)::date FROM refunds WHERE tenant_id = @tenant
-            UNION SELECT (created_at AT TIME ZONE @tz)::date FROM checkouts WHERE tenant_id = @tenant
-            UNION SELECT (created_at AT TIME ZONE @tz)::date FROM customers WHERE tenant_id = @tenant AND created_at IS NOT NULL
-            UNION SELECT first_day FROM customer_stats WHERE tenant_id = @tenant),
-          """
-        : "d AS (SELECT DISTINCT unnest(@days) AS day),";
-
     /// <summary>Each concerned day whole: orders, sales, shipping and taxes of orders dated that day; returns, refunded
     /// shipping and refunded taxes of refunds dated that day on counted orders; orders, sales and returns of customers'
     /// orders, and first orders (new customers); abandoned checkouts created that day; customers created that day, and customers who stopped being
     /// prospects that day (the later of their creation and their first order).</summary>
-    private static string DailySql(bool all) => $"""
-        DELETE FROM daily_metrics WHERE tenant_id = @tenant {(all ? "" : "AND day = ANY(@days)")};
+    private const string DailySql = """
+        DELETE FROM daily_metrics WHERE tenant_id = @tenant AND day = ANY(@days);
         INSERT INTO daily_metrics (tenant_id, day, orders, gross, discounts, shipping, taxes, returns, refunded_shipping, refunded_taxes,
           customer_orders, customer_sales, customer_returns, new_customers, abandoned_checkouts, abandoned_value, customers_created, prospects_converted)
-        WITH {DayBounds(all)}
+        WITH d AS (SELECT DISTINCT unnest(@days) AS day),
         b AS (SELECT day, day::timestamp AT TIME ZONE @tz AS lo, (day + 1)::timestamp AT TIME ZONE @tz AS hi FROM d),
         o AS (
           SELECT b.day, o.id, o.customer_id, o.shipping_price, o.total_tax
@@ -317,10 +461,10 @@ public static class ShopAggregates
 
     /// <summary>Per product (custom items keyed 0) and day: units, gross and discounts of lines of orders dated that day;
     /// units and returns of refunds dated that day; the lines' titles, for products Xeno has no record of.</summary>
-    private static string ProductDailySql(bool all) => $"""
-        DELETE FROM product_daily WHERE tenant_id = @tenant {(all ? "" : "AND day = ANY(@days)")};
+    private const string ProductDailySql = """
+        DELETE FROM product_daily WHERE tenant_id = @tenant AND day = ANY(@days);
         INSERT INTO product_daily (tenant_id, day, product_key, units_sold, units_returned, gross, discounts, returns, title, returned_title)
-        WITH {DayBounds(all)}
+        WITH d AS (SELECT DISTINCT unnest(@days) AS day),
         b AS (SELECT day, day::timestamp AT TIME ZONE @tz AS lo, (day + 1)::timestamp AT TIME ZONE @tz AS hi FROM d),
         sold AS (
           SELECT b.day, coalesce(l.product_id, 0) AS k, sum(l.quantity) AS units, sum(l.original_unit_price * l.quantity) AS gross,

@@ -610,6 +610,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("text")
                         .HasColumnName("timezone");
 
+                    b.Property<DateOnly?>("WindowsDay")
+                        .HasColumnType("date")
+                        .HasColumnName("windows_day");
+
                     b.HasKey("Id")
                         .HasName("pk_stores");
 

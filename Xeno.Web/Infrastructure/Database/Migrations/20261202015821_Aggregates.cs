@@ -1,3 +1,4 @@
+using System;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Xeno.Web.Infrastructure.Tenancy;
 
@@ -15,7 +16,7 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
     public partial class Aggregates : Migration
     {
         private static readonly string[] Tables =
-            ["daily_metrics", "product_daily", "customer_daily", "customer_stats", "customer_pairs", "customer_groups"];
+            ["daily_metrics", "product_daily", "customer_daily", "customer_stats", "customer_pairs", "customer_groups", "customer_windows"];
 
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -24,6 +25,12 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                 name: "aggregates_timezone",
                 table: "stores",
                 type: "text",
+                nullable: true);
+            // The local day the store's customer_windows end on.
+            migrationBuilder.AddColumn<DateOnly>(
+                name: "windows_day",
+                table: "stores",
+                type: "date",
                 nullable: true);
 
             migrationBuilder.Sql("""
@@ -80,8 +87,19 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                   net numeric NOT NULL,
                   days integer[] NOT NULL,
                   PRIMARY KEY (tenant_id, customer_id));
-                CREATE INDEX ix_customer_stats_first_day ON customer_stats (tenant_id, first_day);
-                CREATE INDEX ix_customer_stats_net ON customer_stats (tenant_id, net);
+                CREATE INDEX ix_customer_stats_first_day ON customer_stats (tenant_id, first_day) INCLUDE (net);
+                CREATE INDEX ix_customer_stats_net ON customer_stats (tenant_id, net) INCLUDE (first_day);
+
+                -- Top customers of the trailing 7, 30, 90 and 365 days ending on the store's windows_day (its "today"),
+                -- kept ranked, so the dashboard's usual ranges need no grouping at all.
+                CREATE TABLE customer_windows (
+                  tenant_id uuid NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                  days smallint NOT NULL,
+                  customer_id bigint NOT NULL,
+                  orders integer NOT NULL,
+                  net numeric NOT NULL,
+                  PRIMARY KEY (tenant_id, days, customer_id));
+                CREATE INDEX ix_customer_windows_rank ON customer_windows (tenant_id, days, net DESC, customer_id) INCLUDE (orders);
 
                 CREATE TABLE customer_pairs (
                   tenant_id uuid NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
@@ -90,7 +108,8 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                   p integer NOT NULL,
                   d integer NOT NULL,
                   n integer NOT NULL,
-                  PRIMARY KEY (tenant_id, kind, res, p, d));
+                  -- Resolution and first day lead: a range reads a few index ranges of (res, p), kinds side by side.
+                  PRIMARY KEY (tenant_id, res, p, d, kind) INCLUDE (n));
 
                 CREATE TABLE customer_groups (
                   tenant_id uuid NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
@@ -111,6 +130,9 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
             foreach (var table in Tables) migrationBuilder.Sql($"DROP TABLE {table};");
             migrationBuilder.DropColumn(
                 name: "aggregates_timezone",
+                table: "stores");
+            migrationBuilder.DropColumn(
+                name: "windows_day",
                 table: "stores");
         }
     }
