@@ -88,16 +88,20 @@ public static class ShopGenerator
         shop.CustomerList.AddRange(customers);
         // A fifth of the customers never order: prospects, and the ones Shopify lets merchants delete.
         var buyers = customers.Where((_, i) => i % 5 != 4).ToList();
+        // Buyers are sorted by creation and orders by time, so the buyers who exist when an order is placed are a
+        // prefix of the list that only grows: one pass instead of filtering every buyer for every order.
+        var eligibleCount = 0;
 
         foreach (var processedAt in OrderTimes(shop, random, start, now, orderCount))
         {
-            var eligible = buyers.Where(c => c.CreatedAt <= processedAt).ToList();
+            while (eligibleCount < buyers.Count && buyers[eligibleCount].CreatedAt <= processedAt)
+                eligibleCount++;
             Customer? customer = null;
-            if (eligible.Count > 0 && random.NextDouble() >= 0.15)
+            if (eligibleCount > 0 && random.NextDouble() >= 0.15)
             {
                 // Squaring the draw favours the earliest customers, so some become repeat buyers.
                 var pick = random.NextDouble();
-                customer = eligible[(int)(pick * pick * eligible.Count)];
+                customer = buyers[(int)(pick * pick * eligibleCount)];
             }
             var order = OrderFactory.Build(shop, new NewOrder
             {
@@ -122,9 +126,10 @@ public static class ShopGenerator
             order.UpdatedAt = Max(order.UpdatedAt, Min(now, order.ProcessedAt.AddMinutes(random.Next(1, 600))));
         }
 
+        var ordersByCustomer = OrdersByCustomer(shop);
         foreach (var customer in customers)
-            customer.UpdatedAt = Max(customer.CreatedAt, shop.OrdersOf(customer).Select(o => o.ProcessedAt).DefaultIfEmpty(customer.CreatedAt).Max());
-        AssignRfmGroups(shop, customers, now);
+            customer.UpdatedAt = Max(customer.CreatedAt, OrdersOf(ordersByCustomer, customer).Select(o => o.ProcessedAt).DefaultIfEmpty(customer.CreatedAt).Max());
+        AssignRfmGroups(ordersByCustomer, customers, now);
 
         var checkoutCount = options.AbandonedCheckoutCount ?? orderCount / 5 + 5;
         foreach (var createdAt in Enumerable.Range(0, checkoutCount).Select(_ => start.AddMinutes(random.Next(0, options.Days * 1440))).Order())
@@ -179,11 +184,29 @@ public static class ShopGenerator
         return new DateTimeOffset(local, zone.GetUtcOffset(local)).ToUniversalTime();
     }
 
-    private static void AssignRfmGroups(Shop shop, List<Customer> customers, DateTimeOffset now)
+    /// <summary>Each customer's orders in the shop's order, as <see cref="Shop.OrdersOf"/> lists them, found in one pass.</summary>
+    private static Dictionary<Customer, List<Order>> OrdersByCustomer(Shop shop)
+    {
+        var byCustomer = new Dictionary<Customer, List<Order>>(ReferenceEqualityComparer.Instance);
+        foreach (var order in shop.OrderList)
+        {
+            if (order.Customer is not { } customer)
+                continue;
+            if (!byCustomer.TryGetValue(customer, out var orders))
+                byCustomer[customer] = orders = [];
+            orders.Add(order);
+        }
+        return byCustomer;
+    }
+
+    private static List<Order> OrdersOf(Dictionary<Customer, List<Order>> ordersByCustomer, Customer customer) =>
+        ordersByCustomer.GetValueOrDefault(customer) ?? [];
+
+    private static void AssignRfmGroups(Dictionary<Customer, List<Order>> ordersByCustomer, List<Customer> customers, DateTimeOffset now)
     {
         foreach (var customer in customers)
         {
-            var orders = shop.OrdersOf(customer).Where(o => !o.Test).ToList();
+            var orders = OrdersOf(ordersByCustomer, customer).Where(o => !o.Test).ToList();
             var days = orders.Count == 0 ? int.MaxValue : (now - orders.Max(o => o.ProcessedAt)).TotalDays;
             var first = orders.Count == 0 ? int.MaxValue : (now - orders.Min(o => o.ProcessedAt)).TotalDays;
             customer.Statistics.RfmGroup = orders.Count switch
@@ -212,11 +235,23 @@ public static class ShopGenerator
             if (common is not null)
                 common.Last().Statistics.RfmGroup = group;
         }
-        // Shopify has not scored every customer yet: a few have no group at all.
+        // Shopify has not scored every customer yet: a few have no group at all, but never a group's last member.
+        // Counts are kept as groups change, rather than recounted for every such customer.
+        var members = customers.CountBy(c => c.Statistics.RfmGroup ?? NoGroup).ToDictionary();
         for (var i = 7; i < customers.Count; i += 29)
-            if (customers.Count(c => c.Statistics.RfmGroup == customers[i].Statistics.RfmGroup) > 1)
+        {
+            var group = customers[i].Statistics.RfmGroup ?? NoGroup;
+            if (members[group] > 1)
+            {
+                members[group]--;
+                members[NoGroup] = members.GetValueOrDefault(NoGroup) + 1;
                 customers[i].Statistics.RfmGroup = null;
+            }
+        }
     }
+
+    /// <summary>Stands for a null group among dictionary keys.</summary>
+    private const string NoGroup = "";
 
     private static Product NewProduct(Shop shop, int index, DateTimeOffset createdAt)
     {
