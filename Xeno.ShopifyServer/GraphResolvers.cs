@@ -79,7 +79,7 @@ internal static class GraphResolvers
         var property = type.GetProperty(char.ToUpperInvariant(fieldName[0]) + fieldName[1..], BindingFlags.Public | BindingFlags.Instance);
         if (property is not null && property.GetIndexParameters().Length == 0)
             return property.GetValue;
-        return source => source is GraphModel model ? model.Extra.GetValueOrDefault(fieldName) : null;
+        return source => source is GraphModel model ? model.ExtraValue(fieldName) : null;
     }
 
     /// <summary>Pages lists under connection types and fills nulls the schema does not allow.</summary>

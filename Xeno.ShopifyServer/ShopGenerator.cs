@@ -91,6 +91,7 @@ public static class ShopGenerator
         // Buyers are sorted by creation and orders by time, so the buyers who exist when an order is placed are a
         // prefix of the list that only grows: one pass instead of filtering every buyer for every order.
         var eligibleCount = 0;
+        var catalog = new OrderCatalog(shop.ProductList);
 
         foreach (var processedAt in OrderTimes(shop, random, start, now, orderCount))
         {
@@ -109,7 +110,7 @@ public static class ShopGenerator
                 ProcessedAt = processedAt,
                 Test = random.NextDouble() < 0.03,
                 Foreign = random.NextDouble() < 0.15,
-            });
+            }, catalog);
             shop.OrderList.Add(order);
 
             if (random.NextDouble() < 0.04)
@@ -135,7 +136,7 @@ public static class ShopGenerator
         foreach (var createdAt in Enumerable.Range(0, checkoutCount).Select(_ => start.AddMinutes(random.Next(0, options.Days * 1440))).Order())
         {
             var customer = random.NextDouble() < 0.6 && customers.Count > 0 ? customers[random.Next(customers.Count)] : null;
-            var checkout = OrderFactory.BuildCheckout(shop, customer, createdAt);
+            var checkout = OrderFactory.BuildCheckout(shop, customer, createdAt, catalog);
             if (random.NextDouble() < 0.25)
                 checkout.CompletedAt = checkout.UpdatedAt = Min(now, createdAt.AddMinutes(random.Next(5, 120)));
             shop.CheckoutList.Add(checkout);
