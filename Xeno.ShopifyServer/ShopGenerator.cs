@@ -127,10 +127,9 @@ public static class ShopGenerator
             order.UpdatedAt = Max(order.UpdatedAt, Min(now, order.ProcessedAt.AddMinutes(random.Next(1, 600))));
         }
 
-        var ordersByCustomer = OrdersByCustomer(shop);
         foreach (var customer in customers)
-            customer.UpdatedAt = Max(customer.CreatedAt, OrdersOf(ordersByCustomer, customer).Select(o => o.ProcessedAt).DefaultIfEmpty(customer.CreatedAt).Max());
-        AssignRfmGroups(ordersByCustomer, customers, now);
+            customer.UpdatedAt = Max(customer.CreatedAt, shop.OrdersOf(customer).Select(o => o.ProcessedAt).DefaultIfEmpty(customer.CreatedAt).Max());
+        AssignRfmGroups(shop, customers, now);
 
         var checkoutCount = options.AbandonedCheckoutCount ?? orderCount / 5 + 5;
         foreach (var createdAt in Enumerable.Range(0, checkoutCount).Select(_ => start.AddMinutes(random.Next(0, options.Days * 1440))).Order())
@@ -185,29 +184,11 @@ public static class ShopGenerator
         return new DateTimeOffset(local, zone.GetUtcOffset(local)).ToUniversalTime();
     }
 
-    /// <summary>Each customer's orders in the shop's order, as <see cref="Shop.OrdersOf"/> lists them, found in one pass.</summary>
-    private static Dictionary<Customer, List<Order>> OrdersByCustomer(Shop shop)
-    {
-        var byCustomer = new Dictionary<Customer, List<Order>>(ReferenceEqualityComparer.Instance);
-        foreach (var order in shop.OrderList)
-        {
-            if (order.Customer is not { } customer)
-                continue;
-            if (!byCustomer.TryGetValue(customer, out var orders))
-                byCustomer[customer] = orders = [];
-            orders.Add(order);
-        }
-        return byCustomer;
-    }
-
-    private static List<Order> OrdersOf(Dictionary<Customer, List<Order>> ordersByCustomer, Customer customer) =>
-        ordersByCustomer.GetValueOrDefault(customer) ?? [];
-
-    private static void AssignRfmGroups(Dictionary<Customer, List<Order>> ordersByCustomer, List<Customer> customers, DateTimeOffset now)
+    private static void AssignRfmGroups(Shop shop, List<Customer> customers, DateTimeOffset now)
     {
         foreach (var customer in customers)
         {
-            var orders = OrdersOf(ordersByCustomer, customer).Where(o => !o.Test).ToList();
+            var orders = shop.OrdersOf(customer).Where(o => !o.Test).ToList();
             var days = orders.Count == 0 ? int.MaxValue : (now - orders.Max(o => o.ProcessedAt)).TotalDays;
             var first = orders.Count == 0 ? int.MaxValue : (now - orders.Min(o => o.ProcessedAt)).TotalDays;
             customer.Statistics.RfmGroup = orders.Count switch
