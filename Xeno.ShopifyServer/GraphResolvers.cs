@@ -25,6 +25,12 @@ internal sealed class ShopifyRequestContext(Shop shop, ShopifyApp app) : Diction
 
     /// <summary>Items returned per root connection, to compute the actual cost as Shopify does.</summary>
     public ConcurrentDictionary<string, int> RootPageSizes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Scheme, host and route prefix the request came to: where bulk results of this request are served.</summary>
+    public string Origin { get; init; } = "http://127.0.0.1";
+
+    /// <summary>Set while a bulk query executes one of its pages: connections then page the bulk way.</summary>
+    public BulkExecution? Bulk { get; init; }
 }
 
 /// <summary>

@@ -30,6 +30,7 @@ public sealed partial class Shop : GraphModel
         RateLimit = new ShopRateLimit(Clock);
         Faults = new ShopFaults(seed);
         EnabledPresentmentCurrencies = [currencyCode];
+        Bulk = new ShopBulkOperations(this);
     }
 
     internal SemaphoreSlim Gate { get; } = new(1, 1);
@@ -72,6 +73,9 @@ public sealed partial class Shop : GraphModel
 
     /// <summary>Faults to inject into this shop's responses; settable at any time.</summary>
     public ShopFaults Faults { get; }
+
+    /// <summary>Bulk operations run on this shop, their settings and test switches.</summary>
+    public ShopBulkOperations Bulk { get; }
 
     /// <summary>Requests served per root field, so tests can assert how many pages a sync fetched.</summary>
     public RequestCounter Requests { get; } = new();
