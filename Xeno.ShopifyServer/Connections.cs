@@ -71,10 +71,12 @@ internal static class Connections
         // bulkOperations lists the newest first unless reversed, as Shopify documents.
         reverse = (Argument<bool?>(ctx, "reverse") ?? false) ^ (connectionType == "BulkOperationConnection");
 
-        var items = source
-            .Where(item => item is not GraphModel model || search.Matches(model))
-            .Select((item, index) => new Keyed(item, KeyOf(item, key, index)))
-            .ToList();
+        // A plain loop: LINQ over these covariant lists (List<LineItem> as IEnumerable<object>) pays for failed
+        // interface casts on every call, which a bulk export makes millions of times.
+        var items = new List<Keyed>();
+        foreach (var item in source)
+            if (item is not GraphModel model || search.Matches(model))
+                items.Add(new Keyed(item, KeyOf(item, key, items.Count)));
         items.Sort((a, b) => CompareKeys(a.Key, b.Key));
         if (reverse)
             items.Reverse();
@@ -91,17 +93,17 @@ internal static class Connections
         List<object> window;
         if (ctx.ParentType == ctx.Schema.Query)
         {
-            var all = bulk.RootItems ??= Ordered(source, connectionType, ctx, requestContext, out _, out _).Select(i => i.Item).ToList();
+            var all = bulk.RootItems ??= Ordered(source, connectionType, ctx, requestContext, out _, out _).ConvertAll(i => i.Item);
             window = all.GetRange(Math.Min(bulk.PageStart, all.Count), Math.Clamp(all.Count - bulk.PageStart, 0, bulk.PageSize));
         }
         else
         {
-            window = Ordered(source, connectionType, ctx, requestContext, out _, out _).Select(i => i.Item).ToList();
+            window = Ordered(source, connectionType, ctx, requestContext, out _, out _).ConvertAll(i => i.Item);
         }
         var edgeType = connectionType[..^"Connection".Length] + "Edge";
         return new GraphObject(connectionType, new()
         {
-            ["edges"] = window.Select(item => new GraphObject(edgeType, new() { ["node"] = item })).ToList(),
+            ["edges"] = window.ConvertAll(item => new GraphObject(edgeType, new() { ["node"] = item })),
             ["nodes"] = window,
             ["pageInfo"] = new GraphObject("PageInfo", new() { ["hasNextPage"] = false, ["hasPreviousPage"] = false }),
         });
@@ -110,8 +112,18 @@ internal static class Connections
     internal static string PageSizeMessage(string field) =>
         $"The maximum number of items that can be requested in a single page of {field} is {MaxPageSize}.";
 
-    private static T? Argument<T>(IResolveFieldContext ctx, string name) =>
-        ctx.FieldDefinition.Arguments?.Find(name) is null ? default : ctx.GetArgument<T>(name);
+    /// <summary>The argument's value (its default when not given), read straight from the context when already of type T.</summary>
+    private static T? Argument<T>(IResolveFieldContext ctx, string name)
+    {
+        if (ctx.Arguments is null || !ctx.Arguments.TryGetValue(name, out var argument))
+            return default;
+        return argument.Value switch
+        {
+            null => default,
+            T typed => typed,
+            _ => ctx.GetArgument<T>(name),
+        };
+    }
 
     private readonly record struct Keyed(object Item, CursorKey Key);
 

@@ -30,7 +30,10 @@ internal sealed class BulkExecution(int pageSize)
 /// </summary>
 internal static class BulkQueryRunner
 {
-    private static readonly DocumentExecuter Executer = new();
+    // Serial: the resolvers are synchronous, and the parallel strategy's task per field costs more than it saves.
+    private static readonly DocumentExecuter Executer = new(new GraphQLDocumentBuilder(), new DocumentValidator(),
+        new DefaultExecutionStrategySelector([new ExecutionStrategyRegistration(SerialExecutionStrategy.Instance, GraphQLParser.AST.OperationType.Query)]),
+        []);
 
     private static readonly JsonSerializerOptions ValueOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
