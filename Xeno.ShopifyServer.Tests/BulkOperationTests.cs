@@ -218,6 +218,56 @@ public class BulkOperationTests
     }
 
     [Fact]
+    public async Task bulk_lines_hold_exactly_what_the_api_answers_for_the_same_selection()
+    {
+        await using var h = await StartAsync("bulk-same.myshopify.com", orders: 70);
+        h.Shop.RateLimit.Configure(maximumAvailable: 1_000_000, restoreRate: 1_000_000);
+        const string fragment = "fragment money on MoneyBag { shopMoney { amount currencyCode } presentmentMoney { amount } }";
+        const string order = """
+            __typename id legacyResourceId name processedAt cancelledAt cancelReason displayFinancialStatus test tags
+            subtotal: subtotalPriceSet { ...money }
+            taxLines { title rate ratePercentage priceSet { ...money } }
+            customer { id firstName statistics { rfmGroup } }
+            shippingLine { title code originalPriceSet { ...money } }
+            discountCodes
+            ... on Order { note email }
+            """;
+        const string line = "id quantity name isGiftCard discountAllocations { allocatedAmountSet { ...money } } variant { id price }";
+        var bulk = Lines(await h.DownloadAsync((await h.CompletedAsync(
+            $"{{ orders {{ edges {{ node {{ {order} lineItems {{ edges {{ node {{ {line} }} }} }} }} }} }} }} {fragment}")).GetProperty("url").GetString()!));
+
+        var api = new List<JsonElement>();
+        string? after = null;
+        do
+        {
+            var page = (await h.Api.DataAsync($"query($after: String) {{ orders(first: 10, after: $after) {{ nodes {{ {order} lineItems(first: 5) {{ nodes {{ {line} }} }} }} pageInfo {{ hasNextPage endCursor }} }} }} {fragment}",
+                new { after })).GetProperty("orders");
+            api.AddRange(page.GetProperty("nodes").EnumerateArray());
+            after = page.GetProperty("pageInfo").GetProperty("hasNextPage").GetBoolean() ? page.GetProperty("pageInfo").GetProperty("endCursor").GetString() : null;
+        } while (after is not null);
+
+        var expected = new List<System.Text.Json.Nodes.JsonNode>();
+        foreach (var node in api)
+        {
+            var parent = System.Text.Json.Nodes.JsonNode.Parse(node.GetRawText())!.AsObject();
+            var lines = parent["lineItems"]!["nodes"]!.AsArray().Select(l => l!.DeepClone().AsObject()).ToList();
+            parent.Remove("lineItems");
+            expected.Add(parent);
+            foreach (var child in lines)
+            {
+                child["__parentId"] = parent["id"]!.GetValue<string>();
+                expected.Add(child);
+            }
+        }
+        var actual = bulk.Select(l => System.Text.Json.Nodes.JsonNode.Parse(l.GetRawText())!).ToList();
+        // Same objects, same keys in the same order, same values: only the line layout differs.
+        string Canonical(System.Text.Json.Nodes.JsonNode node) => node.ToJsonString();
+        Assert.Equal(expected.Select(Canonical).Order(StringComparer.Ordinal), actual.Select(Canonical).Order(StringComparer.Ordinal));
+        Assert.Contains(actual, n => n["cancelReason"] is not null);
+        Assert.Contains(actual, n => n["taxLines"] is System.Text.Json.Nodes.JsonArray { Count: > 0 });
+    }
+
+    [Fact]
     public async Task customers_products_with_variants_and_abandoned_checkouts_export_too()
     {
         await using var h = await StartAsync("bulk-kinds.myshopify.com");
