@@ -19,7 +19,7 @@ internal sealed class BulkOperationRun
     private readonly Stopwatch _sinceCreation = Stopwatch.StartNew();
     private readonly TimeSpan _processingDelay;
     private readonly BulkFailure? _failure;
-    private Task _finished = Task.CompletedTask;
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private string _status = "CREATED";
     private string? _errorCode;
@@ -45,6 +45,7 @@ internal sealed class BulkOperationRun
         _processingDelay = processingDelay;
         _failure = failure;
         CreatedAt = shop.Now;
+        FilePath = Path.Combine(owner.ResultDirectory, id.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".jsonl");
         // Opaque, unguessable names, as signed storage URLs are: knowing one operation's URL reveals no other.
         ResultToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         PartialToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
@@ -63,27 +64,27 @@ internal sealed class BulkOperationRun
 
     public string ResultToken { get; }
     public string PartialToken { get; }
-    public string FilePath => Path.Combine(_owner.ResultDirectory, Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".jsonl");
+    public string FilePath { get; }
 
     /// <summary>Why the operation failed unasked (an execution error, a full disk), for debugging.</summary>
     public string? FailureReason { get; private set; }
 
-    /// <summary>Completes when the operation has finished, whichever way.</summary>
-    public Task Finished => _finished;
+    /// <summary>Completes when the operation has finished, whichever way, its webhook enqueued.</summary>
+    public Task Finished => _finished.Task;
 
     public bool InProgress
     {
         get { lock (_lock) return _status is "CREATED" or "RUNNING" or "CANCELING"; }
     }
 
-    public void Start() => _finished = Task.Run(RunAsync);
+    public void Start() => _ = Task.Run(RunAsync);
 
     public BulkOperation Snapshot()
     {
         lock (_lock)
         {
-            var resultsLive = !ResultsExpired();
-            if (_status == "COMPLETED" && !resultsLive)
+            // Expiry happens by the clock, so it is noticed when someone looks.
+            if (_status == "COMPLETED" && ResultsExpired())
             {
                 _status = "EXPIRED";
                 TryDelete(FilePath);
@@ -157,7 +158,7 @@ internal sealed class BulkOperationRun
         var token = _cancel.Token;
         try
         {
-            Directory.CreateDirectory(_owner.ResultDirectory);
+            Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
             var written = await BulkQueryRunner.WriteAsync(this, _shop, _owner.PageSize, _failure?.PartialFraction, token);
             if (_failure is { } failure)
             {
@@ -185,6 +186,10 @@ internal sealed class BulkOperationRun
                     written = new BulkWriteResult(_objectCount, _rootObjectCount, new FileInfo(FilePath).Length);
             Finish("FAILED", "INTERNAL_SERVER_ERROR", written, partial: written is { Objects: > 0 });
         }
+        finally
+        {
+            _finished.TrySetResult();
+        }
     }
 
     private void Finish(string status, string? errorCode, BulkWriteResult? written, bool partial)
@@ -194,7 +199,8 @@ internal sealed class BulkOperationRun
             _status = status;
             _errorCode = errorCode;
             _completedAt = _shop.Now;
-            _expiresAt = _completedAt + _owner.ResultLifetime;
+            // ExpireResults may have come first; it stands.
+            _expiresAt ??= _completedAt + _owner.ResultLifetime;
             if (written is { } w)
             {
                 _objectCount = w.Objects;
