@@ -100,6 +100,26 @@ public class GeneratorTests
     }
 
     [Fact]
+    public void a_customers_orders_follow_every_change()
+    {
+        var shop = ShopGenerator.Generate(4, 300, Options());
+        var customer = shop.Customers.First(c => shop.Orders.Any(o => o.Customer == c));
+        var other = shop.Customers.First(c => c != customer);
+        var orders = customer.Orders;
+        Assert.Equal(shop.Orders.Where(o => o.Customer == customer), orders);
+
+        var placed = shop.PlaceOrder(new NewOrder { Customer = customer });
+        Assert.Equal(shop.Orders.Where(o => o.Customer == customer), orders);
+        Assert.Contains(placed, orders);
+        shop.UpdateOrder(placed.Id, o => o.Customer = other);
+        Assert.DoesNotContain(placed, customer.Orders);
+        Assert.Contains(placed, other.Orders);
+        shop.DeleteOrder(placed.Id);
+        Assert.DoesNotContain(placed, other.Orders);
+        Assert.Equal(shop.Orders.Count(o => o.Customer == other), other.NumberOfOrders);
+    }
+
+    [Fact]
     public void mutations_bump_updated_at_and_return_the_entity()
     {
         var shop = ShopGenerator.Generate(3, 40, Options());

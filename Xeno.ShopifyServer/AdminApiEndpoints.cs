@@ -27,17 +27,21 @@ public static class AdminApiEndpoints
     /// <summary>
     /// Maps <c>POST {prefix}/{shop}/admin/api/{version}/graphql.json</c>, answering like Shopify's Admin API
     /// for the shops of the <see cref="ShopifyServerState"/> registered in DI, and beside it the install
-    /// endpoints <c>GET|POST {prefix}/{shop}/admin/oauth/authorize</c> and <c>POST {prefix}/{shop}/admin/oauth/access_token</c>.
+    /// endpoints <c>GET|POST {prefix}/{shop}/admin/oauth/authorize</c> and <c>POST {prefix}/{shop}/admin/oauth/access_token</c>,
+    /// and the bulk operation results, <c>GET|HEAD {prefix}/bulk-results/{token}.jsonl</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapShopifyAdminApi(this IEndpointRouteBuilder endpoints, string prefix = "")
     {
-        endpoints.MapPost(prefix.TrimEnd('/') + "/{shop}/admin/api/{version}/graphql.json",
-            (HttpContext http, string shop, ShopifyServerState state) => HandleAsync(http, shop, state));
+        prefix = prefix.TrimEnd('/');
+        endpoints.MapPost(prefix + "/{shop}/admin/api/{version}/graphql.json",
+            (HttpContext http, string shop, ShopifyServerState state) => HandleAsync(http, shop, state, prefix));
+        endpoints.MapMethods(prefix + BulkResultDownloads.Route, [HttpMethods.Get, HttpMethods.Head],
+            (HttpContext http, string file, ShopifyServerState state) => BulkResultDownloads.HandleAsync(http, file, state));
         endpoints.MapShopifyOAuth(prefix);
         return endpoints;
     }
 
-    private static async Task HandleAsync(HttpContext http, string domain, ShopifyServerState state)
+    private static async Task HandleAsync(HttpContext http, string domain, ShopifyServerState state, string prefix)
     {
         var shop = state.FindShop(domain);
         if (shop is null)
@@ -72,7 +76,7 @@ public static class AdminApiEndpoints
                 return;
         }
 
-        var body = await ProduceBodyAsync(http, shop, app, fault == ShopifyFault.Throttled);
+        var body = await ProduceBodyAsync(http, shop, app, fault == ShopifyFault.Throttled, prefix);
         if (fault == ShopifyFault.DropConnection)
         {
             // Announce the whole body, send half, then cut the connection: the client sees a truncated response.
@@ -87,7 +91,7 @@ public static class AdminApiEndpoints
         await WriteAsync(http, 200, body);
     }
 
-    private static async Task<byte[]> ProduceBodyAsync(HttpContext http, Shop shop, ShopifyApp app, bool forceThrottle)
+    private static async Task<byte[]> ProduceBodyAsync(HttpContext http, Shop shop, ShopifyApp app, bool forceThrottle, string prefix)
     {
         GraphQLRequest? request;
         try
@@ -133,7 +137,7 @@ public static class AdminApiEndpoints
 
         var rootFields = operation.SelectionSet.Selections.OfType<GraphQLField>().Select(f => f.Name.StringValue).ToList();
         shop.Requests.Count(rootFields);
-        var context = new ShopifyRequestContext(shop, app);
+        var context = new ShopifyRequestContext(shop, app) { Origin = $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}{prefix}" };
         ExecutionResult executed;
         await shop.Gate.WaitAsync(http.RequestAborted);
         try
@@ -250,7 +254,7 @@ public static class AdminApiEndpoints
     /// Writes errors as Shopify (graphql-ruby) does: <c>extensions.code</c> in its camelCase vocabulary
     /// for validation failures, Shopify's upper-case codes for execution errors, nothing else.
     /// </summary>
-    private sealed class ShopifyErrorInfoProvider : IErrorInfoProvider
+    internal sealed class ShopifyErrorInfoProvider : IErrorInfoProvider
     {
         public ErrorInfo GetInfo(ExecutionError executionError)
         {
@@ -262,7 +266,7 @@ public static class AdminApiEndpoints
             return new ErrorInfo { Message = message, Extensions = new Dictionary<string, object?> { ["code"] = code } };
         }
 
-        private static (string Message, string Code) Translate(ValidationError error)
+        internal static (string Message, string Code) Translate(ValidationError error)
         {
             var message = error.Message;
             var field = System.Text.RegularExpressions.Regex.Match(message, "^Cannot query field '([^']+)' on type '([^']+)'");

@@ -17,6 +17,9 @@ internal static class Connections
 
     public static GraphObject Page(IEnumerable<object> source, string connectionType, IResolveFieldContext ctx)
     {
+        var requestContext = GraphResolvers.RequestContext(ctx);
+        if (requestContext.Bulk is { } bulk)
+            return BulkPage(source, connectionType, ctx, requestContext, bulk);
         var first = Argument<int?>(ctx, "first");
         var last = Argument<int?>(ctx, "last");
         if (first is null && last is null)
@@ -26,18 +29,7 @@ internal static class Connections
         if (first < 0 || last < 0)
             throw new ShopifyExecutionError("first and last must be positive", "BAD_REQUEST");
 
-        var requestContext = GraphResolvers.RequestContext(ctx);
-        var sortKey = Argument<object?>(ctx, "sortKey")?.ToString() ?? "ID";
-        var search = SearchQuery.Parse(Argument<string?>(ctx, "query"), requestContext.Shop.TimeZone);
-        var reverse = Argument<bool?>(ctx, "reverse") ?? false;
-
-        var items = source
-            .Where(item => item is not GraphModel model || search.Matches(model))
-            .Select((item, index) => new Keyed(item, KeyOf(item, sortKey, index)))
-            .ToList();
-        items.Sort((a, b) => CompareKeys(a.Key, b.Key));
-        if (reverse)
-            items.Reverse();
+        var items = Ordered(source, connectionType, ctx, requestContext, out var sortKey, out var reverse);
 
         var start = 0;
         var end = items.Count;
@@ -70,11 +62,68 @@ internal static class Connections
         });
     }
 
+    /// <summary>The items filtered by <c>query</c> and ordered by <c>sortKey</c> (then id) and <c>reverse</c>.</summary>
+    private static List<Keyed> Ordered(IEnumerable<object> source, string connectionType, IResolveFieldContext ctx, ShopifyRequestContext requestContext,
+        out string sortKey, out bool reverse)
+    {
+        var key = sortKey = Argument<object?>(ctx, "sortKey")?.ToString() ?? "ID";
+        var search = SearchQuery.Parse(Argument<string?>(ctx, "query"), requestContext.Shop.TimeZone);
+        // bulkOperations lists the newest first unless reversed, as Shopify documents.
+        reverse = (Argument<bool?>(ctx, "reverse") ?? false) ^ (connectionType == "BulkOperationConnection");
+
+        // A plain loop: LINQ over these covariant lists (List<LineItem> as IEnumerable<object>) pays for failed
+        // interface casts on every call, which a bulk export makes millions of times.
+        var items = new List<Keyed>();
+        foreach (var item in source)
+            if (item is not GraphModel model || search.Matches(model))
+                items.Add(new Keyed(item, KeyOf(item, key, items.Count)));
+        items.Sort((a, b) => CompareKeys(a.Key, b.Key));
+        if (reverse)
+            items.Reverse();
+        return items;
+    }
+
+    /// <summary>
+    /// A connection inside a bulk query: every item (bulk queries ignore <c>first</c>, <c>last</c> and cursors),
+    /// except at the top, which answers the current page of the list taken on the first page. Cursors are left
+    /// out: the JSONL never shows them.
+    /// </summary>
+    private static GraphObject BulkPage(IEnumerable<object> source, string connectionType, IResolveFieldContext ctx, ShopifyRequestContext requestContext, BulkExecution bulk)
+    {
+        List<object> window;
+        if (ctx.ParentType == ctx.Schema.Query)
+        {
+            var all = bulk.RootItems ??= Ordered(source, connectionType, ctx, requestContext, out _, out _).ConvertAll(i => i.Item);
+            window = all.GetRange(Math.Min(bulk.PageStart, all.Count), Math.Clamp(all.Count - bulk.PageStart, 0, bulk.PageSize));
+        }
+        else
+        {
+            window = Ordered(source, connectionType, ctx, requestContext, out _, out _).ConvertAll(i => i.Item);
+        }
+        var edgeType = connectionType[..^"Connection".Length] + "Edge";
+        return new GraphObject(connectionType, new()
+        {
+            ["edges"] = window.ConvertAll(item => new GraphObject(edgeType, new() { ["node"] = item })),
+            ["nodes"] = window,
+            ["pageInfo"] = new GraphObject("PageInfo", new() { ["hasNextPage"] = false, ["hasPreviousPage"] = false }),
+        });
+    }
+
     internal static string PageSizeMessage(string field) =>
         $"The maximum number of items that can be requested in a single page of {field} is {MaxPageSize}.";
 
-    private static T? Argument<T>(IResolveFieldContext ctx, string name) =>
-        ctx.FieldDefinition.Arguments?.Find(name) is null ? default : ctx.GetArgument<T>(name);
+    /// <summary>The argument's value (its default when not given), read straight from the context when already of type T.</summary>
+    private static T? Argument<T>(IResolveFieldContext ctx, string name)
+    {
+        if (ctx.Arguments is null || !ctx.Arguments.TryGetValue(name, out var argument))
+            return default;
+        return argument.Value switch
+        {
+            null => default,
+            T typed => typed,
+            _ => ctx.GetArgument<T>(name),
+        };
+    }
 
     private readonly record struct Keyed(object Item, CursorKey Key);
 

@@ -25,6 +25,12 @@ internal sealed class ShopifyRequestContext(Shop shop, ShopifyApp app) : Diction
 
     /// <summary>Items returned per root connection, to compute the actual cost as Shopify does.</summary>
     public ConcurrentDictionary<string, int> RootPageSizes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Scheme, host and route prefix the request came to: where bulk results of this request are served.</summary>
+    public string Origin { get; init; } = "http://127.0.0.1";
+
+    /// <summary>Set while a bulk query executes one of its pages: connections then page the bulk way.</summary>
+    public BulkExecution? Bulk { get; init; }
 }
 
 /// <summary>
@@ -79,7 +85,7 @@ internal static class GraphResolvers
         var property = type.GetProperty(char.ToUpperInvariant(fieldName[0]) + fieldName[1..], BindingFlags.Public | BindingFlags.Instance);
         if (property is not null && property.GetIndexParameters().Length == 0)
             return property.GetValue;
-        return source => source is GraphModel model ? model.Extra.GetValueOrDefault(fieldName) : null;
+        return source => source is GraphModel model ? model.ExtraValue(fieldName) : null;
     }
 
     /// <summary>Pages lists under connection types and fills nulls the schema does not allow.</summary>

@@ -23,12 +23,31 @@ public sealed record NewOrder
     public decimal? Shipping { get; init; }
 }
 
+/// <summary>
+/// The products orders and checkouts draw from: the active ones with variants, split by gift cards. Taken once per
+/// generated shop (its products do not change meanwhile) instead of once per order or line.
+/// </summary>
+internal sealed class OrderCatalog
+{
+    public OrderCatalog(IEnumerable<Product> products)
+    {
+        Active = products.Where(p => p.Status == "ACTIVE" && p.Variants.Count > 0).ToList();
+        GiftCards = Active.Where(p => p.IsGiftCard).ToList();
+        Goods = Active.Where(p => !p.IsGiftCard).ToList();
+    }
+
+    public List<Product> Active { get; }
+    public List<Product> GiftCards { get; }
+    public List<Product> Goods { get; }
+}
+
 /// <summary>Builds orders, refunds and checkouts with amounts that add up the way Shopify's do.</summary>
 internal static class OrderFactory
 {
     private static readonly string[] DiscountCodes = ["WELCOME10", "SPRING15", "VIP20", "FREESHIP5"];
 
-    public static Order Build(Shop shop, NewOrder spec)
+    /// <summary>Builds (does not add) an order; <paramref name="catalog"/> defaults to the shop's products as they are now.</summary>
+    public static Order Build(Shop shop, NewOrder spec, OrderCatalog? catalog = null)
     {
         var random = shop.Random;
         var processedAt = spec.ProcessedAt ?? shop.Now;
@@ -49,7 +68,7 @@ internal static class OrderFactory
             CurrencyCode = shop.CurrencyCode,
             PresentmentCurrencyCode = foreign ? shop.PresentmentCurrencyCode : shop.CurrencyCode,
             ExchangeRate = rate,
-            CheckoutToken = Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64())) + Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64())),
+            CheckoutToken = Token(random),
             SourceName = random.Next(6) == 0 ? "pos" : "web",
             Tags = random.Next(8) == 0 ? ["vip"] : [],
             ClosedAt = processedAt.AddDays(3),
@@ -60,13 +79,17 @@ internal static class OrderFactory
         var code = percent > 0 ? DiscountCodes[random.Next(DiscountCodes.Length)] : null;
         if (code is not null)
             order.DiscountCodes.Add(code);
+        // One application per order, shared by the lines it is allocated to, as on Shopify.
+        var application = code is null ? null : new DiscountCodeApplication(code, percent);
         var taxRate = spec.TaxRate ?? (random.NextDouble() < 0.85 ? 0.08875m : 0m);
 
-        var products = shop.ProductList.Where(p => p.Status == "ACTIVE" && p.Variants.Count > 0).ToList();
+        catalog ??= new OrderCatalog(shop.ProductList);
         var lines = spec.Lines?.Select(l => (Variant: (ProductVariant?)(shop.ProductList.SelectMany(p => p.Variants).FirstOrDefault(v => v.Id == l.VariantId)
                 ?? throw new KeyNotFoundException($"No variant {l.VariantId}.")), l.Quantity)).ToList()
-            ?? Enumerable.Range(0, random.Next(1, 5)).Select(_ => (Variant: PickVariant(random, products), Quantity: random.Next(1, 4))).ToList();
+            ?? Enumerable.Range(0, random.Next(1, 5)).Select(_ => (Variant: PickVariant(random, catalog), Quantity: random.Next(1, 4))).ToList();
 
+        // Exact capacities here and below: a generated shop of a million orders holds millions of these lists.
+        order.LineItems.Capacity = lines.Count;
         foreach (var (variant, quantity) in lines)
         {
             // A null variant is a custom item: a line the merchant typed in, with no product behind it.
@@ -90,14 +113,18 @@ internal static class OrderFactory
                 OriginalUnitPriceSet = Bag(unitPresentment),
             };
             var discounted = unitPresentment * quantity;
-            if (code is not null && !line.IsGiftCard)
+            if (application is not null && !line.IsGiftCard)
             {
                 var allocated = MoneyBag.Round(discounted * percent / 100m);
-                line.DiscountAllocations.Add(new DiscountAllocation(Bag(allocated), new DiscountCodeApplication(code, percent)));
+                line.DiscountAllocations.Capacity = 1;
+                line.DiscountAllocations.Add(new DiscountAllocation(Bag(allocated), application));
                 discounted -= allocated;
             }
             if (taxRate > 0 && line.Taxable && !line.IsGiftCard)
+            {
+                line.TaxLines.Capacity = 1;
                 line.TaxLines.Add(new TaxLine("NY State Tax", (double)taxRate, Bag(discounted * taxRate)));
+            }
             order.LineItems.Add(line);
         }
 
@@ -114,22 +141,35 @@ internal static class OrderFactory
                     OriginalPriceSet = Bag(shipping),
                 };
                 if (taxRate > 0 && shipping > 0)
+                {
+                    shippingLine.TaxLines.Capacity = 1;
                     shippingLine.TaxLines.Add(new TaxLine("NY State Tax", (double)taxRate, Bag(shipping * taxRate)));
+                }
+                order.ShippingLines.Capacity = 1;
                 order.ShippingLines.Add(shippingLine);
             }
         }
         return order;
     }
 
+    /// <summary>32 hex digits from two draws, as Shopify's checkout tokens look.</summary>
+    private static string Token(Random random)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BitConverter.TryWriteBytes(bytes, random.NextInt64());
+        BitConverter.TryWriteBytes(bytes[8..], random.NextInt64());
+        return Convert.ToHexStringLower(bytes);
+    }
+
     /// <summary>One line in ten is a custom item and one in twenty-five a gift card.</summary>
-    private static ProductVariant? PickVariant(Random random, List<Product> products)
+    private static ProductVariant? PickVariant(Random random, OrderCatalog catalog)
     {
         var draw = random.Next(100);
-        if (draw < 10 || products.Count == 0)
+        if (draw < 10 || catalog.Active.Count == 0)
             return null;
-        var pool = draw < 14 ? products.Where(p => p.IsGiftCard).ToList() : products.Where(p => !p.IsGiftCard).ToList();
+        var pool = draw < 14 ? catalog.GiftCards : catalog.Goods;
         if (pool.Count == 0)
-            pool = products;
+            pool = catalog.Active;
         var product = pool[random.Next(pool.Count)];
         return product.Variants[random.Next(product.Variants.Count)];
     }
@@ -192,7 +232,7 @@ internal static class OrderFactory
         order.UpdatedAt = cancelledAt > order.UpdatedAt ? cancelledAt : order.UpdatedAt.AddSeconds(1);
     }
 
-    public static AbandonedCheckout BuildCheckout(Shop shop, Customer? customer, DateTimeOffset createdAt)
+    public static AbandonedCheckout BuildCheckout(Shop shop, Customer? customer, DateTimeOffset createdAt, OrderCatalog? catalog = null)
     {
         var random = shop.Random;
         var checkout = new AbandonedCheckout
@@ -200,13 +240,13 @@ internal static class OrderFactory
             Id = shop.NextId("AbandonedCheckout"),
             ShopDomain = shop.MyshopifyDomain,
             Customer = customer,
-            Token = Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64())) + Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64())),
+            Token = Token(random),
             CreatedAt = createdAt,
             UpdatedAt = createdAt.AddMinutes(random.Next(1, 30)),
             CurrencyCode = shop.CurrencyCode,
             PresentmentCurrencyCode = shop.CurrencyCode,
         };
-        var products = shop.ProductList.Where(p => p.Status == "ACTIVE" && !p.IsGiftCard && p.Variants.Count > 0).ToList();
+        var products = (catalog ?? new OrderCatalog(shop.ProductList)).Goods;
         for (var i = random.Next(1, 4); i > 0 && products.Count > 0; i--)
         {
             var product = products[random.Next(products.Count)];

@@ -28,6 +28,9 @@ internal static class RootFields
             "productsCount" => Count(ctx, shop, shop.ProductList),
             "abandonedCheckoutsCount" => Count(ctx, shop, shop.CheckoutList),
             "webhookSubscriptionsCount" => Count(ctx, shop, OwnWebhooks(request)),
+            "bulkOperation" => BulkFields.Find(request, ctx.GetArgument<string>("id")),
+            "currentBulkOperation" => BulkFields.Current(ctx, request),
+            "bulkOperations" => BulkFields.List(request),
             _ => throw new ShopifyExecutionError($"Xeno.ShopifyServer does not serve QueryRoot.{field}.", "NOT_IMPLEMENTED"),
         };
     }
@@ -40,16 +43,22 @@ internal static class RootFields
             "webhookSubscriptionCreate" => CreateWebhook(ctx, request),
             "webhookSubscriptionUpdate" => UpdateWebhook(ctx, request),
             "webhookSubscriptionDelete" => DeleteWebhook(ctx, request),
+            "bulkOperationRunQuery" => BulkFields.RunQuery(ctx, request),
+            "bulkOperationCancel" => BulkFields.Cancel(ctx, request),
             _ => throw new ShopifyExecutionError($"Xeno.ShopifyServer does not serve Mutation.{field}.", "NOT_IMPLEMENTED"),
         };
     }
 
     /// <summary>
-    /// A node by GID, except another app's webhook subscription: on Shopify an app sees only its own.
-    /// Subscriptions made outside the API (no app) count as the default app's.
+    /// A node by GID, except another app's webhook subscription or bulk operation: on Shopify an app sees only its
+    /// own. Subscriptions made outside the API (no app) count as the default app's.
     /// </summary>
-    private static object? FindNode(ShopifyRequestContext request, string gid) =>
-        request.Shop.FindNode(gid) is var node && (node is not WebhookSubscription webhook || Owns(request, webhook)) ? node : null;
+    private static object? FindNode(ShopifyRequestContext request, string gid)
+    {
+        if (gid.StartsWith("gid://shopify/BulkOperation/", StringComparison.Ordinal))
+            return BulkFields.Find(request, gid);
+        return request.Shop.FindNode(gid) is var node && (node is not WebhookSubscription webhook || Owns(request, webhook)) ? node : null;
+    }
 
     private static bool Owns(ShopifyRequestContext request, WebhookSubscription webhook) =>
         webhook.App == request.App || (webhook.App is null && request.App == request.Shop.Webhooks?.DefaultApp);

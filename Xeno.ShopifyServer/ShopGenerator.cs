@@ -88,16 +88,21 @@ public static class ShopGenerator
         shop.CustomerList.AddRange(customers);
         // A fifth of the customers never order: prospects, and the ones Shopify lets merchants delete.
         var buyers = customers.Where((_, i) => i % 5 != 4).ToList();
+        // Buyers are sorted by creation and orders by time, so the buyers who exist when an order is placed are a
+        // prefix of the list that only grows: one pass instead of filtering every buyer for every order.
+        var eligibleCount = 0;
+        var catalog = new OrderCatalog(shop.ProductList);
 
         foreach (var processedAt in OrderTimes(shop, random, start, now, orderCount))
         {
-            var eligible = buyers.Where(c => c.CreatedAt <= processedAt).ToList();
+            while (eligibleCount < buyers.Count && buyers[eligibleCount].CreatedAt <= processedAt)
+                eligibleCount++;
             Customer? customer = null;
-            if (eligible.Count > 0 && random.NextDouble() >= 0.15)
+            if (eligibleCount > 0 && random.NextDouble() >= 0.15)
             {
                 // Squaring the draw favours the earliest customers, so some become repeat buyers.
                 var pick = random.NextDouble();
-                customer = eligible[(int)(pick * pick * eligible.Count)];
+                customer = buyers[(int)(pick * pick * eligibleCount)];
             }
             var order = OrderFactory.Build(shop, new NewOrder
             {
@@ -105,7 +110,7 @@ public static class ShopGenerator
                 ProcessedAt = processedAt,
                 Test = random.NextDouble() < 0.03,
                 Foreign = random.NextDouble() < 0.15,
-            });
+            }, catalog);
             shop.OrderList.Add(order);
 
             if (random.NextDouble() < 0.04)
@@ -130,7 +135,7 @@ public static class ShopGenerator
         foreach (var createdAt in Enumerable.Range(0, checkoutCount).Select(_ => start.AddMinutes(random.Next(0, options.Days * 1440))).Order())
         {
             var customer = random.NextDouble() < 0.6 && customers.Count > 0 ? customers[random.Next(customers.Count)] : null;
-            var checkout = OrderFactory.BuildCheckout(shop, customer, createdAt);
+            var checkout = OrderFactory.BuildCheckout(shop, customer, createdAt, catalog);
             if (random.NextDouble() < 0.25)
                 checkout.CompletedAt = checkout.UpdatedAt = Min(now, createdAt.AddMinutes(random.Next(5, 120)));
             shop.CheckoutList.Add(checkout);
@@ -212,11 +217,23 @@ public static class ShopGenerator
             if (common is not null)
                 common.Last().Statistics.RfmGroup = group;
         }
-        // Shopify has not scored every customer yet: a few have no group at all.
+        // Shopify has not scored every customer yet: a few have no group at all, but never a group's last member.
+        // Counts are kept as groups change, rather than recounted for every such customer.
+        var members = customers.CountBy(c => c.Statistics.RfmGroup ?? NoGroup).ToDictionary();
         for (var i = 7; i < customers.Count; i += 29)
-            if (customers.Count(c => c.Statistics.RfmGroup == customers[i].Statistics.RfmGroup) > 1)
+        {
+            var group = customers[i].Statistics.RfmGroup ?? NoGroup;
+            if (members[group] > 1)
+            {
+                members[group]--;
+                members[NoGroup] = members.GetValueOrDefault(NoGroup) + 1;
                 customers[i].Statistics.RfmGroup = null;
+            }
+        }
     }
+
+    /// <summary>Stands for a null group among dictionary keys.</summary>
+    private const string NoGroup = "";
 
     private static Product NewProduct(Shop shop, int index, DateTimeOffset createdAt)
     {

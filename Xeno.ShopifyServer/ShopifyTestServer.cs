@@ -55,8 +55,11 @@ public sealed class ShopifyTestServer : IAsyncDisposable
         return new ShopifyTestServer(app, state, $"http://127.0.0.1:{port}");
     }
 
+    /// <summary>Stops the server, cancels the bulk operations still running and deletes every result file.</summary>
     public async ValueTask DisposeAsync()
     {
+        foreach (var shop in State.Shops)
+            await shop.Bulk.StopAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

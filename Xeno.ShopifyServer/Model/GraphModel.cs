@@ -19,7 +19,13 @@ public abstract class GraphModel
 
     public long LegacyResourceId => Id;
 
-    public Dictionary<string, object?> Extra { get; } = new(StringComparer.Ordinal);
+    /// <summary>Created on first use: a million-order shop would otherwise hold millions of empty dictionaries.</summary>
+    public Dictionary<string, object?> Extra => _extra ??= new(StringComparer.Ordinal);
+
+    private Dictionary<string, object?>? _extra;
+
+    /// <summary>An <see cref="Extra"/> entry, read without creating the dictionary.</summary>
+    internal object? ExtraValue(string field) => _extra?.GetValueOrDefault(field);
 
     /// <summary>The value a <c>sortKey</c> orders by, or null when this type has no such key.</summary>
     internal virtual IComparable? SortValue(string sortKey) => sortKey switch

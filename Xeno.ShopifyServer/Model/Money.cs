@@ -17,9 +17,16 @@ public sealed record MoneyBag(MoneyV2 ShopMoney, MoneyV2 PresentmentMoney)
 
     /// <summary>A bag whose shop amount is <paramref name="presentmentAmount"/> × <paramref name="rate"/>, rounded half away from zero.</summary>
     public static MoneyBag FromPresentment(decimal presentmentAmount, decimal rate, string shopCurrency, string presentmentCurrency) =>
-        new(new MoneyV2(Round(presentmentAmount * rate), shopCurrency), new MoneyV2(Round(presentmentAmount), presentmentCurrency));
+        Of(new MoneyV2(Round(presentmentAmount * rate), shopCurrency), new MoneyV2(Round(presentmentAmount), presentmentCurrency));
 
-    public static MoneyBag Single(decimal amount, string currency) => new(new MoneyV2(Round(amount), currency), new MoneyV2(Round(amount), currency));
+    public static MoneyBag Single(decimal amount, string currency) => Of(new MoneyV2(Round(amount), currency), new MoneyV2(Round(amount), currency));
+
+    /// <summary>
+    /// Both monies, sharing one instance when they are equal (every order in the shop's own currency): MoneyV2 is
+    /// immutable, and a large generated shop holds millions of bags.
+    /// </summary>
+    private static MoneyBag Of(MoneyV2 shopMoney, MoneyV2 presentmentMoney) =>
+        new(shopMoney, shopMoney == presentmentMoney && shopMoney.Amount.Scale == presentmentMoney.Amount.Scale ? shopMoney : presentmentMoney);
 
     public static decimal Round(decimal amount) => decimal.Round(amount, 2, MidpointRounding.AwayFromZero);
 

@@ -30,6 +30,7 @@ public sealed partial class Shop : GraphModel
         RateLimit = new ShopRateLimit(Clock);
         Faults = new ShopFaults(seed);
         EnabledPresentmentCurrencies = [currencyCode];
+        Bulk = new ShopBulkOperations(this);
     }
 
     internal SemaphoreSlim Gate { get; } = new(1, 1);
@@ -73,6 +74,9 @@ public sealed partial class Shop : GraphModel
     /// <summary>Faults to inject into this shop's responses; settable at any time.</summary>
     public ShopFaults Faults { get; }
 
+    /// <summary>Bulk operations run on this shop, their settings and test switches.</summary>
+    public ShopBulkOperations Bulk { get; }
+
     /// <summary>Requests served per root field, so tests can assert how many pages a sync fetched.</summary>
     public RequestCounter Requests { get; } = new();
 
@@ -91,7 +95,53 @@ public sealed partial class Shop : GraphModel
     internal List<AbandonedCheckout> CheckoutList => _checkouts;
     internal List<WebhookSubscription> WebhookList => _webhooks;
 
-    internal IEnumerable<Order> OrdersOf(Customer customer) => _orders.Where(o => o.Customer == customer);
+    /// <summary>The customer's orders in the shop's order, read when enumerated (as a filter over the orders would be).</summary>
+    internal IEnumerable<Order> OrdersOf(Customer customer)
+    {
+        foreach (var order in OrdersByCustomer().Of(customer))
+            yield return order;
+    }
+
+    private OrderIndex? _ordersByCustomer;
+    private long _changes;
+
+    /// <summary>
+    /// Scanning a million orders for every customer (order counts, amounts spent, bulk exports of customers) is
+    /// quadratic, so the orders are indexed by customer in one pass and the index is rebuilt after any change
+    /// (every mutation counts as one; the generator only appends, which the order count shows).
+    /// </summary>
+    private OrderIndex OrdersByCustomer()
+    {
+        var index = _ordersByCustomer;
+        var changes = Interlocked.Read(ref _changes);
+        if (index is null || index.Changes != changes || index.Count != _orders.Count)
+            _ordersByCustomer = index = new OrderIndex(_orders, changes);
+        return index;
+    }
+
+    private sealed class OrderIndex
+    {
+        private readonly Dictionary<Customer, List<Order>> _byCustomer = new(ReferenceEqualityComparer.Instance);
+
+        public OrderIndex(List<Order> orders, long changes)
+        {
+            Changes = changes;
+            Count = orders.Count;
+            foreach (var order in orders)
+            {
+                if (order.Customer is not { } customer)
+                    continue;
+                if (!_byCustomer.TryGetValue(customer, out var own))
+                    _byCustomer[customer] = own = [];
+                own.Add(order);
+            }
+        }
+
+        public long Changes { get; }
+        public int Count { get; }
+
+        public IReadOnlyList<Order> Of(Customer customer) => _byCustomer.GetValueOrDefault(customer) ?? (IReadOnlyList<Order>)[];
+    }
 
     public Order? FindOrder(long id) => Locked(() => _orders.Find(o => o.Id == id));
     public Customer? FindCustomer(long id) => Locked(() => _customers.Find(c => c.Id == id));

@@ -167,7 +167,10 @@ public sealed partial class Shop
         Gate.Wait();
         try
         {
+            // Before and after: an index built during the change must not outlive it.
+            Interlocked.Increment(ref _changes);
             var result = change();
+            Interlocked.Increment(ref _changes);
             UpdatedAt = Bump(UpdatedAt);
             return result;
         }

@@ -66,6 +66,19 @@ internal static class WebhookBodies
         w.WriteEndObject();
     });
 
+    /// <summary>bulk_operations/finish, shaped like webhook-bulk-operations-finish.json: status, type and error code in lower case.</summary>
+    public static byte[] BulkOperationFinish(Shop shop, BulkOperation operation) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("admin_graphql_api_id", operation.Gid);
+        Time(w, shop, "completed_at", operation.CompletedAt);
+        Time(w, shop, "created_at", operation.CreatedAt);
+        w.WriteString("error_code", operation.ErrorCode?.ToLowerInvariant());
+        w.WriteString("status", operation.Status.ToLowerInvariant());
+        w.WriteString("type", operation.Type.ToLowerInvariant());
+        w.WriteEndObject();
+    });
+
     public static byte[] ShopRedact(Shop shop) => Write(w =>
     {
         w.WriteStartObject();
@@ -87,12 +100,12 @@ internal static class WebhookBodies
     /// occur inside a JSON string (it is no structural character and UTF-8 continuation bytes are ≥ 0x80),
     /// so escaping every one of them is safe.
     /// </summary>
-    private static byte[] EscapeSlashes(byte[] json)
+    private static byte[] EscapeSlashes(byte[] json) => json.AsSpan().Contains((byte)'/') ? EscapeSlashes(json.AsSpan()) : json;
+
+    /// <summary>A new array with every "/" of <paramref name="json"/> written "\/" (bulk JSONL lines are escaped alike).</summary>
+    internal static byte[] EscapeSlashes(ReadOnlySpan<byte> json)
     {
-        var slashes = json.Count(b => b == (byte)'/');
-        if (slashes == 0)
-            return json;
-        var escaped = new byte[json.Length + slashes];
+        var escaped = new byte[json.Length + json.Count((byte)'/')];
         var at = 0;
         foreach (var b in json)
         {

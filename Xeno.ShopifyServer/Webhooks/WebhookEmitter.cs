@@ -161,6 +161,18 @@ public sealed class WebhookEmitter : IDisposable
     }
 
     /// <summary>
+    /// Enqueues one event for <paramref name="app"/>'s subscriptions to <paramref name="topic"/> only (bulk_operations/finish
+    /// goes to the app that ran the operation); the caller holds the shop's gate.
+    /// </summary>
+    internal void EmitTo(Shop shop, ShopifyApp app, string topic, Func<byte[]> body)
+    {
+        var subscriptions = shop.WebhookList.Where(w => w.Topic == TopicEnum(topic) && (w.App ?? DefaultApp) == app).ToList();
+        if (subscriptions.Count == 0)
+            return;
+        Enqueue(shop, topic, body(), subscriptions.Select(TargetOf));
+    }
+
+    /// <summary>
     /// One event of an app-level topic for each of <paramref name="apps"/>: to the app's subscriptions for the
     /// topic, else its <see cref="ShopifyApp.AppWebhookUri"/>, else every distinct URI it subscribed on the shop.
     /// The caller holds the shop's gate.
