@@ -57,6 +57,8 @@ public sealed class XenoFixture : IAsyncLifetime
             builder.UseSetting("Shopify:RetryBaseDelay", "00:00:00.010");
             builder.UseSetting("Shopify:RetryMaxDelay", "00:00:00.200");
             builder.UseSetting("Shopify:AttemptTimeout", "00:00:05");
+            // Bulk files of test shops are small: small batches give them several checkpoints to resume from.
+            builder.UseSetting("Sync:BulkBatchLines", "250");
         });
         webhooks.Inner = Host.Server.CreateHandler();
     }

@@ -16,8 +16,9 @@ public sealed class ShopifyQueriesTests
         var first = name switch { "Orders" => ShopifyQueries.OrdersPageSize, "Products" => ShopifyQueries.ProductsPageSize, _ => 100 };
         var variables = new Dictionary<string, object?>
         {
-            ["first"] = first, ["after"] = null, ["query"] = "updated_at:>='2026-01-01T00:00:00Z'",
+            ["first"] = first, ["after"] = null, ["query"] = name == "BulkRunQuery" ? ShopifyBulkQueries.Orders : "updated_at:>='2026-01-01T00:00:00Z'",
             ["id"] = "gid://shopify/Order/1",
+            ["ids"] = Enumerable.Range(1, ShopifyQueries.RefundDetailsPageSize).Select(i => (object?)$"gid://shopify/Refund/{i}").ToList(),
             ["topic"] = "ORDERS_CREATE", ["uri"] = "https://xeno.example/webhooks/shopify",
         };
         var declared = variables.Where(v => document.Contains("$" + v.Key + ":")).ToDictionary();

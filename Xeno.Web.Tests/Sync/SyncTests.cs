@@ -131,51 +131,129 @@ public sealed class SyncTests(XenoFixture fixture)
     }
 
     [Fact]
-    public async Task a_worker_stopped_mid_sync_resumes_from_its_checkpoint()
+    public async Task a_worker_stopped_mid_paging_resumes_from_its_checkpoint()
     {
         var (shop, shopToken) = GeneratedShop(seed: 14, orders: 400);
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
-        await fixture.WaitForSyncAsync(token, store.Id); // the full sync that connecting queues
-        var freshRunPages = shop.Requests["orders"];
+        await fixture.WaitForSyncAsync(token, store.Id); // the full sync that connecting queues (bulk: no pages)
 
-        // A run whose job is not queued: this test plays the worker, and is killed after 30 order pages.
-        var runId = Guid.CreateVersion7();
-        await using (var scope = Host.Services.CreateAsyncScope())
-        {
-            scope.ServiceProvider.GetRequiredService<TenantContext>().Set(store.Id);
-            var db = scope.ServiceProvider.GetRequiredService<XenoDb>();
-            db.SyncRuns.Add(new SyncRun { Id = runId, Mode = "full", Status = "queued", QueuedAt = DateTimeOffset.UtcNow });
-            await db.SaveChangesAsync();
-        }
+        // Runs with nothing before them page everything; this test plays the worker.
         var before = shop.Requests["orders"];
+        await RunPagedAsync(store.Id, CancellationToken.None);
+        var freshRunPages = shop.Requests["orders"] - before;
+        Assert.True(freshRunPages >= 20, $"a paged run of 400 orders took {freshRunPages} pages");
+
+        // Killed after 10 order pages, then run again.
+        before = shop.Requests["orders"];
         using var killed = new CancellationTokenSource();
         var watcher = Task.Run(async () =>
         {
-            while (shop.Requests["orders"] - before < 30) await Task.Delay(2);
+            while (shop.Requests["orders"] - before < 10) await Task.Delay(1);
             await killed.CancelAsync();
         });
-        await using (var scope = Host.Services.CreateAsyncScope())
-        {
-            var job = scope.ServiceProvider.GetRequiredService<SyncJob>();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => job.RunAsync(store.Id, runId, killed.Token));
-        }
+        var runId = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunPagedAsync(store.Id, killed.Token))
+            .ContinueWith(_ => LastRunIdAsync(store.Id)).Unwrap();
         await watcher;
-
         var resumedFrom = shop.Requests["orders"];
         await using (var scope = Host.Services.CreateAsyncScope())
-        {
             await scope.ServiceProvider.GetRequiredService<SyncJob>().RunAsync(store.Id, runId, CancellationToken.None);
-        }
         var resumedPages = shop.Requests["orders"] - resumedFrom;
-        Assert.True(resumedPages < freshRunPages, $"resumed run fetched {resumedPages} order pages, a fresh one {freshRunPages}");
-        Assert.True(resumedPages <= freshRunPages - 28, $"resumed run fetched {resumedPages} order pages, a fresh one {freshRunPages}");
+        Assert.True(resumedPages <= freshRunPages - 8, $"resumed run fetched {resumedPages} order pages, a fresh one {freshRunPages}");
 
         var status = await fixture.WaitForSyncAsync(token, store.Id);
         Assert.Equal(runId, status.LastRun!.RunId);
         Assert.Equal("succeeded", status.LastRun.Status);
         Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
     }
+
+    [Fact]
+    public async Task a_worker_stopped_mid_bulk_file_goes_on_from_the_last_stored_line()
+    {
+        var (shop, shopToken) = GeneratedShop(seed: 16, orders: 600);
+        var (_, token) = await fixture.RegisterAsync();
+        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
+        await fixture.WaitForSyncAsync(token, store.Id);
+
+        // A second full run, stopped once part of its orders file is stored; then run again by another worker.
+        var runId = await NewRunAsync(store.Id, "full");
+        using var killed = new CancellationTokenSource();
+        var watcher = Task.Run(async () =>
+        {
+            while (Convert.ToInt64(await fixture.ScalarAsync(store.Id, $"SELECT coalesce(max(lines_loaded), 0) FROM sync_bulk_files WHERE run_id = '{runId}' AND kind = 'orders'")) == 0)
+                await Task.Delay(5);
+            await killed.CancelAsync();
+        });
+        await using (var scope = Host.Services.CreateAsyncScope())
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => scope.ServiceProvider.GetRequiredService<SyncJob>().RunAsync(store.Id, runId, killed.Token));
+        await watcher;
+        var storedBefore = Convert.ToInt64(await fixture.ScalarAsync(store.Id, $"SELECT lines_loaded FROM sync_bulk_files WHERE run_id = '{runId}' AND kind = 'orders'"));
+        var operations = shop.Bulk.Operations.Count;
+
+        // A download broken off halfway is taken up where it broke, too.
+        shop.Bulk.CutDownloads(times: 1);
+        await using (var scope = Host.Services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<SyncJob>().RunAsync(store.Id, runId, CancellationToken.None);
+
+        Assert.Equal(operations, shop.Bulk.Operations.Count); // the same files, no new operation
+        Assert.InRange(storedBefore, 1, Convert.ToInt64(await fixture.ScalarAsync(store.Id, $"SELECT object_count FROM sync_bulk_files WHERE run_id = '{runId}' AND kind = 'orders'")) - 1);
+        // Every line stored exactly once: the count checked against Shopify's objectCount passed, so no line was read twice.
+        var status = await fixture.WaitForSyncAsync(token, store.Id);
+        Assert.Equal("succeeded", status.LastRun!.Status);
+        Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
+    }
+
+    [Fact]
+    public async Task a_failed_or_expired_bulk_operation_is_paged_instead()
+    {
+        var (shop, shopToken) = GeneratedShop(seed: 17, orders: 300);
+        shop.Bulk.FailNext("INTERNAL_SERVER_ERROR", partialFraction: 0.3); // the first operation started: products
+        var (_, token) = await fixture.RegisterAsync();
+        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
+        var status = await fixture.WaitForSyncAsync(token, store.Id);
+        Assert.Equal("succeeded", status.LastRun!.Status);
+        Assert.True(shop.Requests["products"] > 0, "products were paged");
+        Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
+
+        // An operation whose file expired before Xeno read it (a worker down for a week): the run pages that kind.
+        var firstRun = status.LastRun.RunId;
+        var customersFile = (string)(await fixture.ScalarAsync(store.Id, $"SELECT operation_id FROM sync_bulk_files WHERE run_id = '{firstRun}' AND kind = 'customers'"))!;
+        var runId = await NewRunAsync(store.Id, "full");
+        await fixture.ScalarAsync(store.Id, $"""
+            INSERT INTO sync_bulk_files (tenant_id, run_id, kind, operation_id, status, started_at, url, object_count, lines_loaded, bytes_loaded)
+            SELECT tenant_id, '{runId}', kind, operation_id, 'completed', now(), url, object_count, 0, 0
+            FROM sync_bulk_files WHERE run_id = '{firstRun}' AND kind = 'customers'
+            """);
+        shop.Bulk.ExpireResults(customersFile);
+        var customerPages = shop.Requests["customers"];
+        await using (var scope = Host.Services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<SyncJob>().RunAsync(store.Id, runId, CancellationToken.None);
+        Assert.True(shop.Requests["customers"] > customerPages, "customers were paged");
+        Assert.Equal("succeeded", await fixture.ScalarAsync(store.Id, $"SELECT status FROM sync_runs WHERE id = '{runId}'"));
+        Assert.Equal(ShopAssertions.Expected(shop), await ShopAssertions.StoredAsync(fixture, store.Id));
+    }
+
+    private async Task RunPagedAsync(Guid storeId, CancellationToken ct)
+    {
+        var runId = await NewRunAsync(storeId, "incremental");
+        await using var scope = Host.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<SyncJob>().RunAsync(storeId, runId, ct);
+    }
+
+    /// <summary>A run whose job is not queued: the test plays the worker. An incremental run with nothing before it pages everything.</summary>
+    private async Task<Guid> NewRunAsync(Guid storeId, string mode)
+    {
+        var runId = Guid.CreateVersion7();
+        await using var scope = Host.Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().Set(storeId);
+        var db = scope.ServiceProvider.GetRequiredService<XenoDb>();
+        db.SyncRuns.Add(new SyncRun { Id = runId, Mode = mode, Status = "queued", QueuedAt = DateTimeOffset.UtcNow });
+        await db.SaveChangesAsync();
+        return runId;
+    }
+
+    private async Task<Guid> LastRunIdAsync(Guid storeId) =>
+        (Guid)(await fixture.ScalarAsync(storeId, "SELECT id FROM sync_runs ORDER BY queued_at DESC LIMIT 1"))!;
 
     [Fact]
     public async Task a_token_shopify_refuses_fails_the_sync_with_a_clear_message_and_no_retry_storm()

@@ -17,10 +17,12 @@ public static class GraphQlMapping
             CreatedAt = Time(n["createdAt"]), ShopifyUpdatedAt = Time(n["updatedAt"]) ?? DateTimeOffset.UnixEpoch,
         };
         batch.Products.Add(product);
-        foreach (var v in Nodes(n["variants"]))
-            batch.Variants.Add(new ShopProductVariant { Id = Id(v), ProductId = product.Id, Title = Str(v["title"]), Sku = Str(v["sku"]), Price = Dec(v["price"]) });
+        foreach (var v in Nodes(n["variants"])) batch.Variants.Add(Variant(v, product.Id));
         return product;
     }
+
+    public static ShopProductVariant Variant(JsonNode v, long productId) =>
+        new() { Id = Id(v), ProductId = productId, Title = Str(v["title"]), Sku = Str(v["sku"]), Price = Dec(v["price"]) };
 
     public static ShopCustomer Customer(JsonNode n) => new()
     {
@@ -54,32 +56,46 @@ public static class GraphQlMapping
         batch.Orders.Add(order);
         foreach (var line in Nodes(n["lineItems"])) batch.Lines.Add(LineItem(line, order.Id));
 
+        // Orders are read with their refunds' ids and dates only: the lines and shipping of a refund the store does not
+        // know yet are fetched afterwards (RefundDetails), since a bulk file cannot carry them.
         foreach (var r in n["refunds"]?.AsArray() ?? [])
-        {
-            if (r is null) continue;
-            if (r["refundLineItems"]?["pageInfo"]?["hasNextPage"]?.GetValue<bool>() == true
-                || r["refundShippingLines"]?["pageInfo"]?["hasNextPage"]?.GetValue<bool>() == true)
-                // REVIEW: a refund of more than 10 lines needs a follow-up query; until then fail loudly rather than drop rows.
-                throw new NotSupportedException($"Refund {Str(r["id"])} of order {order.Name} has more lines than one page holds.");
-            var refund = new ShopRefund
-            {
-                Id = Id(r), OrderId = order.Id, CreatedAt = Time(r["createdAt"]) ?? order.ProcessedAt,
-                ShippingRefunded = Nodes(r["refundShippingLines"]).Sum(s => Shop(s["subtotalAmountSet"])),
-                ShippingTaxRefunded = Nodes(r["refundShippingLines"]).Sum(s => Shop(s["taxAmountSet"])),
-            };
-            batch.Refunds.Add(refund);
-            // One row per refunded line item and refund; Shopify may list a line twice (restock split).
-            foreach (var group in Nodes(r["refundLineItems"]).GroupBy(l => Id(l["lineItem"]!)))
-            {
-                batch.RefundLines.Add(new ShopRefundLine
-                {
-                    RefundId = refund.Id, LineItemId = group.Key, OrderId = order.Id,
-                    Quantity = group.Sum(l => l["quantity"]?.GetValue<int>() ?? 0),
-                    Subtotal = group.Sum(l => Shop(l["subtotalSet"])), TotalTax = group.Sum(l => Shop(l["totalTaxSet"])),
-                });
-            }
-        }
+            if (r is not null)
+                batch.Refunds.Add(new ShopRefund { Id = Id(r), OrderId = order.Id, CreatedAt = Time(r["createdAt"]) ?? order.ProcessedAt, DetailsPending = true });
         return order;
+    }
+
+    /// <summary>A refund node of the RefundDetails query (its first page of lines, and its shipping) into the batch.</summary>
+    public static ShopRefund RefundDetails(JsonNode r, OrderBatch batch)
+    {
+        var orderId = Id(r["order"] ?? throw new FormatException("A refund without its order."));
+        var refund = new ShopRefund
+        {
+            Id = Id(r), OrderId = orderId, CreatedAt = Time(r["createdAt"]) ?? DateTimeOffset.UnixEpoch,
+            ShippingRefunded = Nodes(r["refundShippingLines"]).Sum(s => Shop(s["subtotalAmountSet"])),
+            ShippingTaxRefunded = Nodes(r["refundShippingLines"]).Sum(s => Shop(s["taxAmountSet"])),
+        };
+        batch.Refunds.Add(refund);
+        RefundLines(refund, Nodes(r["refundLineItems"]), batch);
+        return refund;
+    }
+
+    /// <summary>One row per refunded line item and refund; Shopify may list a line twice (restock split), and a refund's
+    /// lines may come in several pages: rows for a line already in the batch are added to.</summary>
+    public static void RefundLines(ShopRefund refund, IEnumerable<JsonNode> lines, OrderBatch batch)
+    {
+        foreach (var l in lines)
+        {
+            var lineItemId = Id(l["lineItem"] ?? throw new FormatException("A refund line without its line item."));
+            var row = batch.RefundLines.Find(x => x.RefundId == refund.Id && x.LineItemId == lineItemId);
+            if (row is null)
+            {
+                row = new ShopRefundLine { RefundId = refund.Id, LineItemId = lineItemId, OrderId = refund.OrderId };
+                batch.RefundLines.Add(row);
+            }
+            row.Quantity += l["quantity"]?.GetValue<int>() ?? 0;
+            row.Subtotal += Shop(l["subtotalSet"]);
+            row.TotalTax += Shop(l["totalTaxSet"]);
+        }
     }
 
     public static ShopOrderLine LineItem(JsonNode l, long orderId) => new()
@@ -93,10 +109,10 @@ public static class GraphQlMapping
     public static IEnumerable<JsonNode> Nodes(JsonNode? connection) =>
         (connection?["nodes"]?.AsArray() ?? []).Where(n => n is not null)!;
 
-    private static long Id(JsonNode n) => ShopifyIds.FromGid(Str(n["id"]) ?? throw new FormatException("A Shopify node without an id."));
+    public static long Id(JsonNode n) => ShopifyIds.FromGid(Str(n["id"]) ?? throw new FormatException("A Shopify node without an id."));
     private static long? OptionalId(JsonNode? n) => Str(n?["id"]) is { } gid ? ShopifyIds.FromGid(gid) : null;
     private static string? Str(JsonNode? n) => n?.GetValue<string>();
-    private static decimal Shop(JsonNode? moneyBag) => Dec(moneyBag?["shopMoney"]?["amount"]) ?? 0m;
+    public static decimal Shop(JsonNode? moneyBag) => Dec(moneyBag?["shopMoney"]?["amount"]) ?? 0m;
     private static decimal? Dec(JsonNode? n) =>
         n is null ? null : decimal.Parse(n.GetValue<string>(), NumberStyles.Number, CultureInfo.InvariantCulture);
     private static DateTimeOffset? Time(JsonNode? n) =>

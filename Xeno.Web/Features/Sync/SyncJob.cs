@@ -9,12 +9,14 @@ using Xeno.Web.Infrastructure.Tenancy;
 namespace Xeno.Web.Features.Sync;
 
 /// <summary>
-/// Pulls a store's products, customers, orders and abandoned checkouts from the Admin API, a page at
-/// a time. Each page is written together with the run's checkpoint (the cursor after it) in one
-/// transaction, so a worker killed mid-sync resumes after the last stored page when Hangfire runs the
-/// job again, and no page is ever counted without being stored.
+/// Pulls a store's products, customers, orders and abandoned checkouts from the Admin API. A full sync backfills
+/// through bulk operations (<see cref="BulkBackfill"/>); an incremental one, and any kind bulk could not bring, pages
+/// through what changed. Each page is written together with the run's checkpoint (the cursor after it) in one
+/// transaction, so a worker killed mid-sync resumes after the last stored page when Hangfire runs the job again, and
+/// no page is ever counted without being stored. Refunds learned by id are then completed (<see cref="RefundDetails"/>),
+/// and a full sync rebuilds the store's aggregates in one pass.
 /// </summary>
-public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials credentials, TimeProvider clock, ILogger<SyncJob> logger)
+public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials credentials, BulkBackfill bulk, TimeProvider clock, ILogger<SyncJob> logger)
 {
     public static readonly string[] Kinds = ["products", "customers", "orders", "abandonedCheckouts"];
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(5);
@@ -45,9 +47,26 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
         }
         try
         {
-            var start = run.CheckpointKind is null ? 0 : Array.IndexOf(Kinds, run.CheckpointKind);
-            for (var k = Math.Max(start, 0); k < Kinds.Length; k++)
-                await SyncKindAsync(db, run, Kinds[k], k == start ? run.CheckpointCursor : null, ct);
+            var full = run.Mode == "full";
+            // The same kinds again on a resume: bulk records which kinds it brought.
+            var paged = full ? await bulk.RunAsync(db, run, ct) : Kinds.ToList();
+            if (run.CheckpointKind != Done)
+            {
+                var start = run.CheckpointKind is null ? 0 : paged.IndexOf(run.CheckpointKind);
+                for (var k = Math.Max(start, 0); k < paged.Count; k++)
+                    await SyncKindAsync(db, run, paged, paged[k], k == start ? run.CheckpointCursor : null, ct);
+                if (paged.Count == 0) await MarkPagedAsync(db, run, ct);
+            }
+            await RefundDetails.FetchAsync(db, credentials, storeId, ct);
+            if (full)
+            {
+                // A backfill writes without keeping aggregates as it goes; one pass over the store builds them all.
+                await db.WriteAsync(storeId, writer =>
+                {
+                    writer.Affected.Everything = true;
+                    return Task.CompletedTask;
+                }, ct);
+            }
             await FinishAsync(db, run, "succeeded", null, ct);
             await db.Stores.Where(s => s.Id == storeId)
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSyncedAt, run.FinishedAt).SetProperty(x => x.ConnectionError, (string?)null), ct);
@@ -69,7 +88,17 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
         }
     }
 
-    private async Task SyncKindAsync(XenoDb db, SyncRun run, string kind, string? cursor, CancellationToken ct)
+    /// <summary>The checkpoint of a run whose pages are all stored.</summary>
+    private const string Done = "done";
+
+    private static async Task MarkPagedAsync(XenoDb db, SyncRun run, CancellationToken ct)
+    {
+        run.CheckpointKind = Done;
+        run.CheckpointCursor = null;
+        await db.SaveChangesAsync(ct);
+    }
+
+    private async Task SyncKindAsync(XenoDb db, SyncRun run, List<string> kinds, string kind, string? cursor, CancellationToken ct)
     {
         var (document, pageSize) = kind switch
         {
@@ -100,7 +129,7 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
                 }
             }
 
-            await StorePageAsync(db, run, kind, nodes, orders, hasNext ? nextCursor : null, hasNext, ct);
+            await StorePageAsync(db, run, kinds, kind, nodes, orders, hasNext ? nextCursor : null, hasNext, ct);
             if (!hasNext) return;
             cursor = nextCursor;
         }
@@ -119,7 +148,7 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
         }
     }
 
-    private static Task StorePageAsync(XenoDb db, SyncRun run, string kind, List<JsonNode> nodes, OrderBatch? orders,
+    private static Task StorePageAsync(XenoDb db, SyncRun run, List<string> kinds, string kind, List<JsonNode> nodes, OrderBatch? orders,
         string? nextCursor, bool hasNext, CancellationToken ct) =>
         db.WriteAsync(run.TenantId, async writer =>
         {
@@ -145,10 +174,10 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
                     break;
             }
             run.PagesFetched++;
-            // The checkpoint names where to go on: the next page of this kind, or the start of the next kind;
+            // The checkpoint names where to go on: the next page of this kind, the start of the next kind, or done;
             // it is saved in the page's own transaction.
-            var next = Array.IndexOf(Kinds, kind) + 1;
-            run.CheckpointKind = hasNext ? kind : next < Kinds.Length ? Kinds[next] : null;
+            var next = kinds.IndexOf(kind) + 1;
+            run.CheckpointKind = hasNext ? kind : next < kinds.Count ? kinds[next] : Done;
             run.CheckpointCursor = hasNext ? nextCursor : null;
         }, ct);
 

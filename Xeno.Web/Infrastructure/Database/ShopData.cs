@@ -64,6 +64,9 @@ public sealed class ShopOrder : ITenantOwned
     public string? CheckoutToken { get; set; }
     public DateTimeOffset ShopifyUpdatedAt { get; set; }
     public DateTimeOffset? DeletedAt { get; set; }
+    /// <summary>When a webhook or a paged sync last replaced the order's lines (database time): a bulk file started
+    /// before that holds older lines, which must not overwrite them.</summary>
+    public DateTimeOffset? LinesWrittenAt { get; set; }
 }
 
 public sealed class ShopOrderLine : ITenantOwned
@@ -89,6 +92,8 @@ public sealed class ShopRefund : ITenantOwned
     public DateTimeOffset CreatedAt { get; set; }
     public decimal ShippingRefunded { get; set; }
     public decimal ShippingTaxRefunded { get; set; }
+    /// <summary>Known from its order (a bulk file or an orders page), its lines and shipping not yet fetched.</summary>
+    public bool DetailsPending { get; set; }
 }
 
 public sealed class ShopRefundLine : ITenantOwned
@@ -135,6 +140,25 @@ public sealed class SyncRun : ITenantOwned
     public int FetchedOrders { get; set; }
     public int FetchedAbandonedCheckouts { get; set; }
     public int PagesFetched { get; set; }
+    public string? Error { get; set; }
+}
+
+/// <summary>One bulk operation of a full sync, per kind of data: where Shopify's file is and how much of it Xeno has
+/// stored, so that a restarted worker goes on from there (a Range request) while the file is still valid.</summary>
+public sealed class SyncBulkFile : ITenantOwned
+{
+    public Guid TenantId { get; set; }
+    public Guid RunId { get; set; }
+    public required string Kind { get; set; }
+    public required string OperationId { get; set; }
+    /// <summary>running, completed (Shopify's), loaded (Xeno has it all), or failed (paged instead).</summary>
+    public required string Status { get; set; }
+    /// <summary>Database time when Xeno asked for the operation: lines written by others after it are newer than the file's.</summary>
+    public DateTimeOffset StartedAt { get; set; }
+    public string? Url { get; set; }
+    public long ObjectCount { get; set; }
+    public long LinesLoaded { get; set; }
+    public long BytesLoaded { get; set; }
     public string? Error { get; set; }
 }
 

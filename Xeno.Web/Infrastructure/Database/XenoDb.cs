@@ -23,6 +23,7 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
     public DbSet<ShopRefundLine> RefundLines => Set<ShopRefundLine>();
     public DbSet<ShopCheckout> Checkouts => Set<ShopCheckout>();
     public DbSet<SyncRun> SyncRuns => Set<SyncRun>();
+    public DbSet<SyncBulkFile> SyncBulkFiles => Set<SyncBulkFile>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
     public DbSet<CustomerDataRequest> CustomerDataRequests => Set<CustomerDataRequest>();
 
@@ -97,6 +98,8 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
             e.ToTable("refunds"); e.HasKey(x => new { x.TenantId, x.Id }); e.Property(x => x.Id).ValueGeneratedNever();
             e.HasIndex(x => new { x.TenantId, x.OrderId });
             e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+            // The refunds whose details a sync still has to fetch: few, and found at once.
+            e.HasIndex(x => new { x.TenantId, x.Id }).HasFilter("details_pending").HasDatabaseName("ix_refunds_details_pending");
         });
         model.Entity<ShopRefundLine>(e =>
         {
@@ -108,6 +111,11 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
             e.ToTable("checkouts"); e.HasKey(x => new { x.TenantId, x.Id }); e.Property(x => x.Id).ValueGeneratedNever();
             e.HasIndex(x => new { x.TenantId, x.CreatedAt });
             e.HasIndex(x => new { x.TenantId, x.Token });
+        });
+        model.Entity<SyncBulkFile>(e =>
+        {
+            e.HasKey(x => new { x.TenantId, x.RunId, x.Kind });
+            e.HasOne<SyncRun>().WithMany().HasForeignKey(x => x.RunId).OnDelete(DeleteBehavior.Cascade);
         });
         model.Entity<SyncRun>(e =>
         {

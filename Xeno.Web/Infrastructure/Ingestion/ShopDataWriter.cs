@@ -146,8 +146,8 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             up AS (
             INSERT INTO orders (tenant_id, id, name, customer_id, processed_at, created_at, cancelled_at, test, currency,
               presentment_currency, total_price, current_total_price, total_price_presentment, shipping_price, total_tax,
-              total_discounts, checkout_token, shopify_updated_at)
-            SELECT @tenant, * FROM unnest(@id, @name, @customer, @processed, @created, @cancelled, @test, @currency,
+              total_discounts, checkout_token, shopify_updated_at, lines_written_at)
+            SELECT @tenant, *, now() FROM unnest(@id, @name, @customer, @processed, @created, @cancelled, @test, @currency,
               @presentment, @total, @current, @totalp, @shipping, @tax, @discounts, @token, @updated)
             ON CONFLICT (tenant_id, id) DO UPDATE SET
               name = excluded.name, customer_id = excluded.customer_id, processed_at = excluded.processed_at,
@@ -157,7 +157,7 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
               total_price_presentment = excluded.total_price_presentment, shipping_price = excluded.shipping_price,
               total_tax = excluded.total_tax, total_discounts = excluded.total_discounts,
               checkout_token = COALESCE(excluded.checkout_token, orders.checkout_token),
-              shopify_updated_at = excluded.shopify_updated_at
+              shopify_updated_at = excluded.shopify_updated_at, lines_written_at = excluded.lines_written_at
             WHERE orders.shopify_updated_at <= excluded.shopify_updated_at
             RETURNING id, customer_id, processed_at, checkout_token)
             SELECT up.id, up.processed_at, old.processed_at, up.customer_id, old.customer_id, up.checkout_token, old.checkout_token
@@ -225,16 +225,21 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
 
     private void AddRefundCommands(NpgsqlBatch children, List<ShopRefund> refunds, List<ShopRefundLine> refundLines)
     {
+        // A refund never changes once made; one known only by its id and date (details pending) gets its details
+        // from whichever source brings them first.
         children.BatchCommands.Add(BatchCommand("""
-            INSERT INTO refunds (tenant_id, id, order_id, created_at, shipping_refunded, shipping_tax_refunded)
-            SELECT @tenant, * FROM unnest(@id, @order, @created, @shipping, @shippingTax)
-            ON CONFLICT (tenant_id, id) DO NOTHING
+            INSERT INTO refunds (tenant_id, id, order_id, created_at, shipping_refunded, shipping_tax_refunded, details_pending)
+            SELECT @tenant, * FROM unnest(@id, @order, @created, @shipping, @shippingTax, @pending)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET
+              shipping_refunded = excluded.shipping_refunded, shipping_tax_refunded = excluded.shipping_tax_refunded, details_pending = false
+            WHERE refunds.details_pending AND NOT excluded.details_pending
             """,
             ("id", refunds.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
             ("order", refunds.Select(x => x.OrderId).ToArray(), NpgsqlDbType.Bigint),
             ("created", refunds.Select(x => Utc(x.CreatedAt)).ToArray(), NpgsqlDbType.TimestampTz),
             ("shipping", refunds.Select(x => x.ShippingRefunded).ToArray(), NpgsqlDbType.Numeric),
-            ("shippingTax", refunds.Select(x => x.ShippingTaxRefunded).ToArray(), NpgsqlDbType.Numeric)));
+            ("shippingTax", refunds.Select(x => x.ShippingTaxRefunded).ToArray(), NpgsqlDbType.Numeric),
+            ("pending", refunds.Select(x => x.DetailsPending).ToArray(), NpgsqlDbType.Boolean)));
         children.BatchCommands.Add(BatchCommand("""
             INSERT INTO refund_lines (tenant_id, refund_id, line_item_id, order_id, quantity, subtotal, total_tax)
             SELECT @tenant, * FROM unnest(@refund, @line, @order, @quantity, @subtotal, @tax)
@@ -246,6 +251,38 @@ public sealed class ShopDataWriter(NpgsqlConnection connection, NpgsqlTransactio
             ("quantity", refundLines.Select(x => x.Quantity).ToArray(), NpgsqlDbType.Integer),
             ("subtotal", refundLines.Select(x => x.Subtotal).ToArray(), NpgsqlDbType.Numeric),
             ("tax", refundLines.Select(x => x.TotalTax).ToArray(), NpgsqlDbType.Numeric)));
+    }
+
+    /// <summary>The lines and shipping of refunds that were known by id and date only (their details were pending).</summary>
+    public async Task WriteRefundDetailsAsync(OrderBatch details, CancellationToken ct)
+    {
+        if (details.Refunds.Count == 0) return;
+        await using var commands = new NpgsqlBatch(connection, transaction);
+        commands.BatchCommands.Add(BatchCommand("""
+            INSERT INTO refund_lines (tenant_id, refund_id, line_item_id, order_id, quantity, subtotal, total_tax)
+            SELECT @tenant, * FROM unnest(@refund, @line, @order, @quantity, @subtotal, @tax)
+            ON CONFLICT (tenant_id, refund_id, line_item_id) DO NOTHING
+            """,
+            ("refund", details.RefundLines.Select(x => x.RefundId).ToArray(), NpgsqlDbType.Bigint),
+            ("line", details.RefundLines.Select(x => x.LineItemId).ToArray(), NpgsqlDbType.Bigint),
+            ("order", details.RefundLines.Select(x => x.OrderId).ToArray(), NpgsqlDbType.Bigint),
+            ("quantity", details.RefundLines.Select(x => x.Quantity).ToArray(), NpgsqlDbType.Integer),
+            ("subtotal", details.RefundLines.Select(x => x.Subtotal).ToArray(), NpgsqlDbType.Numeric),
+            ("tax", details.RefundLines.Select(x => x.TotalTax).ToArray(), NpgsqlDbType.Numeric)));
+        commands.BatchCommands.Add(BatchCommand("""
+            UPDATE refunds r SET shipping_refunded = u.shipping, shipping_tax_refunded = u.tax, details_pending = false
+            FROM unnest(@id, @shipping, @tax) AS u(id, shipping, tax)
+            WHERE r.tenant_id = @tenant AND r.id = u.id AND r.details_pending
+            """,
+            ("id", details.Refunds.Select(x => x.Id).ToArray(), NpgsqlDbType.Bigint),
+            ("shipping", details.Refunds.Select(x => x.ShippingRefunded).ToArray(), NpgsqlDbType.Numeric),
+            ("tax", details.Refunds.Select(x => x.ShippingTaxRefunded).ToArray(), NpgsqlDbType.Numeric)));
+        await commands.ExecuteNonQueryAsync(ct);
+        foreach (var refund in details.Refunds) Affected.Instant(refund.CreatedAt);
+        await using var customers = Command("SELECT customer_id FROM orders WHERE tenant_id = @tenant AND id = ANY(@orders)",
+            ("orders", details.Refunds.Select(r => r.OrderId).Distinct().ToArray(), NpgsqlDbType.Bigint));
+        await using var reader = await customers.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) Affected.Customer(reader.IsDBNull(0) ? null : reader.GetInt64(0));
     }
 
     /// <summary>A delete topic: the record stops counting from now on, but stays for past figures

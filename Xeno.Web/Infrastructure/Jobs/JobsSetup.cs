@@ -50,6 +50,9 @@ public static class JobsSetup
             .RequireAuthenticatedUser()
             .RequireAssertion(c => c.User.Identity?.Name is { } email && operators.Contains(email.ToLowerInvariant())));
         builder.Services.AddScoped<Features.Sync.SyncJob>();
+        builder.Services.AddScoped<Features.Sync.BulkBackfill>();
+        // A bulk file may take minutes to download; the loader's own reads bound each step.
+        builder.Services.AddHttpClient<Features.Sync.BulkFileLoader>(c => c.Timeout = Timeout.InfiniteTimeSpan);
         builder.Services.AddScoped<Features.Sync.ScheduleIncrementalSyncs>();
         builder.Services.AddScoped<Features.Webhooks.ProcessWebhook>();
         builder.Services.AddScoped<Ingestion.BuildAggregates>();

@@ -294,10 +294,12 @@ public static class ShopifyQueries
         }
         """;
 
-    // Page sizes keep every query under Shopify's 1,000-point limit (a test validates that too):
-    // nested lists multiply, so an orders page is small and long line lists are fetched in follow-ups.
-    public const int OrdersPageSize = 4;
+    // The largest pages Shopify's 1,000-point limit allows (a test validates the cost): nested lists multiply, so an
+    // order brings its first 5 lines (more come in a follow-up) and its refunds' ids and dates only (their lines and
+    // shipping come from RefundDetails, for the refunds Xeno does not know yet).
+    public const int OrdersPageSize = 17;
     public const int ProductsPageSize = 15;
+    public const int RefundDetailsPageSize = 20;
 
     public const string Products = """
         query Products($first: Int!, $after: String, $query: String) {
@@ -348,29 +350,11 @@ public static class ShopifyQueries
               totalShippingPriceSet { shopMoney { amount } }
               totalTaxSet { shopMoney { amount } }
               totalDiscountsSet { shopMoney { amount } }
-              lineItems(first: 10) {
+              lineItems(first: 5) {
                 pageInfo { hasNextPage endCursor }
                 nodes { ...XenoLineItem }
               }
-              refunds {
-                id createdAt
-                refundLineItems(first: 10) {
-                  pageInfo { hasNextPage }
-                  nodes {
-                    quantity
-                    lineItem { id }
-                    subtotalSet { shopMoney { amount } }
-                    totalTaxSet { shopMoney { amount } }
-                  }
-                }
-                refundShippingLines(first: 5) {
-                  pageInfo { hasNextPage }
-                  nodes {
-                    subtotalAmountSet { shopMoney { amount } }
-                    taxAmountSet { shopMoney { amount } }
-                  }
-                }
-              }
+              refunds { id createdAt }
             }
           }
         }
@@ -388,6 +372,61 @@ public static class ShopifyQueries
           }
         }
         {{LineItemFragment}}
+        """;
+
+    // The lines and shipping of refunds known by id only. A refund with more lines than the first page is read on
+    // with RefundLineItems; shipping lines beyond the page likewise.
+    private const string RefundLineFields = """
+        quantity
+        lineItem { id }
+        subtotalSet { shopMoney { amount } }
+        totalTaxSet { shopMoney { amount } }
+        """;
+
+    public const string RefundDetails = $$"""
+        query RefundDetails($ids: [ID!]!) {
+          nodes(ids: $ids) {
+            ... on Refund {
+              id createdAt
+              order { id }
+              refundLineItems(first: 5) { pageInfo { hasNextPage endCursor } nodes { {{RefundLineFields}} } }
+              refundShippingLines(first: 2) {
+                pageInfo { hasNextPage }
+                nodes { subtotalAmountSet { shopMoney { amount } } taxAmountSet { shopMoney { amount } } }
+              }
+            }
+          }
+        }
+        """;
+
+    public const string RefundLineItems = $$"""
+        query RefundLineItems($id: ID!, $after: String) {
+          node(id: $id) {
+            ... on Refund {
+              refundLineItems(first: 50, after: $after) { pageInfo { hasNextPage endCursor } nodes { {{RefundLineFields}} } }
+              refundShippingLines(first: 50) {
+                nodes { subtotalAmountSet { shopMoney { amount } } taxAmountSet { shopMoney { amount } } }
+              }
+            }
+          }
+        }
+        """;
+
+    public const string BulkRunQuery = """
+        mutation BulkRunQuery($query: String!) {
+          bulkOperationRunQuery(query: $query) {
+            bulkOperation { id status }
+            userErrors { field message code }
+          }
+        }
+        """;
+
+    public const string BulkOperationStatus = """
+        query BulkOperationStatus($id: ID!) {
+          node(id: $id) {
+            ... on BulkOperation { id status errorCode objectCount rootObjectCount fileSize url partialDataUrl }
+          }
+        }
         """;
 
     public const string AbandonedCheckouts = """
@@ -421,8 +460,70 @@ public static class ShopifyQueries
         """;
 
     public static IEnumerable<(string Name, string Document)> All() =>
-        typeof(ShopifyQueries).GetFields().Where(f => f.IsLiteral && f.FieldType == typeof(string))
+        typeof(ShopifyQueries).GetFields().Where(f => f.IsLiteral && f.IsPublic && f.FieldType == typeof(string))
             .Select(f => (f.Name, (string)f.GetRawConstantValue()!));
+}
+
+/// <summary>
+/// The queries of a full sync's bulk operations (no cost limit, one connection level below the top; a bulk file cannot
+/// hold a connection inside a list, so refunds come with their ids and dates only). Children, such as an order's line
+/// items, arrive as lines of their own carrying <c>__parentId</c>.
+/// </summary>
+public static class ShopifyBulkQueries
+{
+    public const string Products = """
+        { products { edges { node {
+          id title status createdAt updatedAt
+          variants { edges { node { id title sku price } } }
+        } } } }
+        """;
+
+    public const string Customers = """
+        { customers { edges { node {
+          id firstName lastName createdAt updatedAt
+          defaultEmailAddress { emailAddress }
+          defaultPhoneNumber { phoneNumber }
+          statistics { rfmGroup }
+        } } } }
+        """;
+
+    public const string Orders = """
+        { orders { edges { node {
+          id name createdAt updatedAt processedAt cancelledAt test currencyCode presentmentCurrencyCode
+          customer { id }
+          totalPriceSet { shopMoney { amount } presentmentMoney { amount } }
+          currentTotalPriceSet { shopMoney { amount } }
+          totalShippingPriceSet { shopMoney { amount } }
+          totalTaxSet { shopMoney { amount } }
+          totalDiscountsSet { shopMoney { amount } }
+          refunds { id createdAt }
+          lineItems { edges { node {
+            id title quantity isGiftCard
+            product { id }
+            variant { id }
+            originalUnitPriceSet { shopMoney { amount } }
+            discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+          } } }
+        } } } }
+        """;
+
+    public const string AbandonedCheckouts = """
+        { abandonedCheckouts { edges { node {
+          id createdAt updatedAt completedAt
+          customer { id }
+          totalPriceSet { shopMoney { amount } }
+        } } } }
+        """;
+
+    /// <summary>The query of each kind a sync fetches (the names of <see cref="Features.Sync.SyncJob.Kinds"/>).</summary>
+    public static string For(string kind) => kind switch
+    {
+        "products" => Products,
+        "customers" => Customers,
+        "orders" => Orders,
+        "abandonedCheckouts" => AbandonedCheckouts,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
 }
 
 public static class ShopifySetup

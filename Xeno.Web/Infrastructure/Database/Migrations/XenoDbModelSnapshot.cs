@@ -298,6 +298,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("deleted_at");
 
+                    b.Property<DateTimeOffset?>("LinesWrittenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lines_written_at");
+
                     b.Property<string>("Name")
                         .HasColumnType("text")
                         .HasColumnName("name");
@@ -490,6 +494,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<bool>("DetailsPending")
+                        .HasColumnType("boolean")
+                        .HasColumnName("details_pending");
+
                     b.Property<long>("OrderId")
                         .HasColumnType("bigint")
                         .HasColumnName("order_id");
@@ -507,6 +515,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
 
                     b.HasIndex("TenantId", "CreatedAt")
                         .HasDatabaseName("ix_refunds_tenant_id_created_at");
+
+                    b.HasIndex("TenantId", "Id")
+                        .HasDatabaseName("ix_refunds_details_pending")
+                        .HasFilter("details_pending");
 
                     b.HasIndex("TenantId", "OrderId")
                         .HasDatabaseName("ix_refunds_tenant_id_order_id");
@@ -692,6 +704,63 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasDatabaseName("ix_store_members_user_id");
 
                     b.ToTable("store_members", (string)null);
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.SyncBulkFile", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<long>("BytesLoaded")
+                        .HasColumnType("bigint")
+                        .HasColumnName("bytes_loaded");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<long>("LinesLoaded")
+                        .HasColumnType("bigint")
+                        .HasColumnName("lines_loaded");
+
+                    b.Property<long>("ObjectCount")
+                        .HasColumnType("bigint")
+                        .HasColumnName("object_count");
+
+                    b.Property<string>("OperationId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("operation_id");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Url")
+                        .HasColumnType("text")
+                        .HasColumnName("url");
+
+                    b.HasKey("TenantId", "RunId", "Kind")
+                        .HasName("pk_sync_bulk_files");
+
+                    b.HasIndex("RunId")
+                        .HasDatabaseName("ix_sync_bulk_files_run_id");
+
+                    b.ToTable("sync_bulk_files", (string)null);
                 });
 
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.SyncRun", b =>
@@ -1019,6 +1088,23 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_store_members_users_user_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.SyncBulkFile", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.SyncRun", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_sync_bulk_files_sync_runs_run_id");
+
+                    b.HasOne("Xeno.Web.Infrastructure.Database.Store", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_sync_bulk_files_stores_tenant_id");
                 });
 
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.SyncRun", b =>
