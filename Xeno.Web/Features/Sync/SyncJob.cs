@@ -57,16 +57,17 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
                     await SyncKindAsync(db, run, paged, paged[k], k == start ? run.CheckpointCursor : null, ct);
                 if (paged.Count == 0) await MarkPagedAsync(db, run, ct);
             }
-            await RefundDetails.FetchAsync(db, credentials, storeId, ct);
             if (full)
             {
-                // A backfill writes without keeping aggregates as it goes; one pass over the store builds them all.
+                // A backfill writes without keeping aggregates as it goes; one pass over the store builds them all, and
+                // the dashboard shows the store from here on, while the refunds' details still arrive.
                 await db.WriteAsync(storeId, writer =>
                 {
                     writer.Affected.Everything = true;
                     return Task.CompletedTask;
                 }, ct);
             }
+            await RefundDetails.FetchAsync(db, credentials, storeId, ct);
             await FinishAsync(db, run, "succeeded", null, ct);
             await db.Stores.Where(s => s.Id == storeId)
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSyncedAt, run.FinishedAt).SetProperty(x => x.ConnectionError, (string?)null), ct);
