@@ -19,7 +19,8 @@ public static class ShowDashboard
         var range = DashboardRange.Parse(http.Request.Query, MetricsRange.Today(store.Timezone, clock));
         var tiles = new List<TileModel>();
         foreach (var name in Tiles) tiles.Add(await TileModel.BuildAsync(db, store, range, name, ct));
-        var sync = new SyncTileModel(store.Id, store.LastSyncedAt, store.ConnectionError, await GetSyncStatus.QueryAsync(db, ct));
+        var sync = new SyncTileModel(store.Id, store.LastSyncedAt, store.ConnectionError, await GetSyncStatus.QueryAsync(db, ct),
+            await db.Refunds.CountAsync(r => r.DetailsPending, ct));
         var model = new DashboardModel(http.User.Identity!.Name!, StoreResponse.From(store), store.ConnectionError, range, tiles, sync);
         http.Response.Headers.Vary = "HX-Request";
         // The range picker swaps the tiles only; a full visit gets the page.

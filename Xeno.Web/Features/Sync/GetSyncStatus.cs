@@ -33,11 +33,13 @@ public static class GetSyncStatus
     public static async Task<IResult> HandleTileAsync(HttpContext http, XenoDb db, TenantContext tenant, CancellationToken ct)
     {
         var store = await db.Stores.AsNoTracking().FirstAsync(s => s.Id == tenant.TenantId, ct);
-        return SyncTile.Create(new SyncTileModel(store.Id, store.LastSyncedAt, store.ConnectionError, await QueryAsync(db, ct)));
+        // Few, and found through a partial index: the refunds a sync still has to complete.
+        var pendingRefunds = await db.Refunds.CountAsync(r => r.DetailsPending, ct);
+        return SyncTile.Create(new SyncTileModel(store.Id, store.LastSyncedAt, store.ConnectionError, await QueryAsync(db, ct), pendingRefunds));
     }
 }
 
-public sealed record SyncTileModel(Guid StoreId, DateTimeOffset? LastSyncedAt, string? ConnectionError, GetSyncStatus.Response Status)
+public sealed record SyncTileModel(Guid StoreId, DateTimeOffset? LastSyncedAt, string? ConnectionError, GetSyncStatus.Response Status, int PendingRefundDetails = 0)
 {
     public bool IsActive => Status.State is "queued" or "running";
 }
