@@ -42,25 +42,30 @@ public sealed class XenoFixture : IAsyncLifetime
         // Xeno is the test server's public app: installs go through its consent, approved at once for these tests.
         Shopify.State.DefaultApp.RedirectUris.Add(PublicUrl + "/auth/shopify/callback");
         Shopify.State.OAuth.AutoApprove = true;
-        Host = await AlbaHost.For<Program>(builder =>
-        {
-            builder.UseEnvironment("Testing");
-            builder.UseSetting("ConnectionStrings:Xeno", OwnerConnectionString);
-            builder.UseSetting("Shopify:ApiBaseUrl", Shopify.ApiBaseUrl);
-            builder.UseSetting("Demo:Enabled", "false");
-            builder.UseSetting("Operations:OperatorEmails", OperatorEmail);
-            builder.UseSetting("Shopify:ApiSecret", WebhookSecret);
-            builder.UseSetting("App:PublicUrl", PublicUrl);
-            builder.UseSetting("Shopify:ApiKey", Shopify.State.DefaultApp.ClientId);
-            builder.UseSetting("Shopify:PreviousApiSecret", PreviousWebhookSecret);
-            // Shopify's faults are injected by the thousand here: retry after milliseconds, not seconds.
-            builder.UseSetting("Shopify:RetryBaseDelay", "00:00:00.010");
-            builder.UseSetting("Shopify:RetryMaxDelay", "00:00:00.200");
-            builder.UseSetting("Shopify:AttemptTimeout", "00:00:05");
-            // Bulk files of test shops are small: small batches give them several checkpoints to resume from.
-            builder.UseSetting("Sync:BulkBatchLines", "250");
-        });
+        Host = await AlbaHost.For<Program>(Configure);
         webhooks.Inner = Host.Server.CreateHandler();
+    }
+
+    private void Configure(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("ConnectionStrings:Xeno", OwnerConnectionString);
+        builder.UseSetting("Shopify:ApiBaseUrl", Shopify.ApiBaseUrl);
+        builder.UseSetting("Demo:Enabled", "false");
+        builder.UseSetting("Operations:OperatorEmails", OperatorEmail);
+        builder.UseSetting("Shopify:ApiSecret", WebhookSecret);
+        builder.UseSetting("App:PublicUrl", PublicUrl);
+        builder.UseSetting("Shopify:ApiKey", Shopify.State.DefaultApp.ClientId);
+        builder.UseSetting("Shopify:PreviousApiSecret", PreviousWebhookSecret);
+        builder.UseSetting("Shopify:PreviousApiSecretExpiresAt", DateTimeOffset.UtcNow.AddDays(1).ToString("O"));
+        // Every test registers from the same in-memory client; the registration throttle has a test of its own.
+        builder.UseSetting("Auth:RegistrationsPerClient", "1000000");
+        // Shopify's faults are injected by the thousand here: retry after milliseconds, not seconds.
+        builder.UseSetting("Shopify:RetryBaseDelay", "00:00:00.010");
+        builder.UseSetting("Shopify:RetryMaxDelay", "00:00:00.200");
+        builder.UseSetting("Shopify:AttemptTimeout", "00:00:05");
+        // Bulk files of test shops are small: small batches give them several checkpoints to resume from.
+        builder.UseSetting("Sync:BulkBatchLines", "250");
     }
 
     private sealed class LateBoundHandler : HttpMessageHandler

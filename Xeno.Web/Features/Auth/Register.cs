@@ -13,10 +13,13 @@ public static class Register
         public sealed record Created(User User) : Outcome;
         public sealed record Invalid(string Message) : Outcome;
         public sealed record EmailTaken : Outcome;
+        public sealed record Throttled(TimeSpan RetryAfter) : Outcome;
     }
 
-    public static async Task<Outcome> ExecuteAsync(XenoDb db, TimeProvider clock, string? emailInput, string? password)
+    public static async Task<Outcome> ExecuteAsync(XenoDb db, LoginThrottling throttling, TimeProvider clock, string client, string? emailInput, string? password)
     {
+        // Counted before any work: each registration hashes a password, which is slow on purpose.
+        if (await throttling.RegistrationAsync(client) is { } wait) return new Outcome.Throttled(wait);
         var email = Accounts.NormalizeEmail(emailInput);
         if (!Accounts.IsValidEmail(email)) return new Outcome.Invalid("Enter a valid email address.");
         if (!PasswordHasher.IsAcceptable(password))
@@ -33,22 +36,32 @@ public static class Register
         return new Outcome.Created(user);
     }
 
-    public static async Task<IResult> HandleApiAsync(AuthRequest request, XenoDb db, JwtTokens tokens, TimeProvider clock) =>
-        await ExecuteAsync(db, clock, request.Email, request.Password) switch
+    public static async Task<IResult> HandleApiAsync(AuthRequest request, HttpContext http, XenoDb db, LoginThrottling throttling, JwtTokens tokens, TimeProvider clock)
+    {
+        switch (await ExecuteAsync(db, throttling, clock, Accounts.ClientKey(http), request.Email, request.Password))
         {
-            Outcome.Created c => TypedResults.Created($"/api/v1/users/{c.User.Id}", AuthResponse.From(c.User, tokens.Issue(c.User))),
-            Outcome.Invalid i => TypedResults.Problem(title: i.Message, statusCode: StatusCodes.Status400BadRequest),
-            _ => TypedResults.Problem(title: "An account with this email already exists.", statusCode: StatusCodes.Status409Conflict),
-        };
+            case Outcome.Created c:
+                return TypedResults.Created($"/api/v1/users/{c.User.Id}", AuthResponse.From(c.User, tokens.Issue(c.User)));
+            case Outcome.Invalid i:
+                return TypedResults.Problem(title: i.Message, statusCode: StatusCodes.Status400BadRequest);
+            case Outcome.Throttled t:
+                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(t.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return TypedResults.Problem(title: TooMany, statusCode: StatusCodes.Status429TooManyRequests);
+            default:
+                return TypedResults.Problem(title: "An account with this email already exists.", statusCode: StatusCodes.Status409Conflict);
+        }
+    }
+
+    public const string TooMany = "Too many new accounts from this address. Try again later.";
 
     public static IResult ShowPage(string? returnUrl) => RegisterPage.Create(new RegisterPageModel(null, null, returnUrl));
 
-    public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, JwtTokens tokens, TimeProvider clock)
+    public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, LoginThrottling throttling, JwtTokens tokens, TimeProvider clock)
     {
         var form = await http.Request.ReadFormAsync();
         var email = form["email"].ToString();
         var returnUrl = form["returnUrl"].ToString();
-        var outcome = await ExecuteAsync(db, clock, email, form["password"]);
+        var outcome = await ExecuteAsync(db, throttling, clock, Accounts.ClientKey(http), email, form["password"]);
         switch (outcome)
         {
             case Outcome.Created c:
@@ -57,6 +70,9 @@ public static class Register
                 return Results.Redirect(Forms.SafeReturnUrl(returnUrl), preserveMethod: false);
             case Outcome.Invalid i:
                 return RegisterPage.Create(new RegisterPageModel(email, i.Message, returnUrl));
+            case Outcome.Throttled t:
+                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(t.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return Results.RazorSlice<RegisterPage, RegisterPageModel>(new RegisterPageModel(email, TooMany, returnUrl), StatusCodes.Status429TooManyRequests);
             default:
                 return RegisterPage.Create(new RegisterPageModel(email, "An account with this email already exists. Log in instead.", returnUrl));
         }

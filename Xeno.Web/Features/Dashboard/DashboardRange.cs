@@ -15,6 +15,7 @@ public sealed record DashboardRange(string Preset, DateOnly From, DateOnly To)
     {
         var preset = query["range"].ToString();
         if (preset == "custom" && MetricsRange.TryDate(query["from"], today, out var from) && MetricsRange.TryDate(query["to"], today, out var to)
+            && MetricsRange.InWindow(from, today) && MetricsRange.InWindow(to, today)
             && from <= to && to.DayNumber - from.DayNumber < MetricsRange.MaxDays)
             return new DashboardRange("custom", from, to);
         return preset switch

@@ -51,8 +51,10 @@ public static class GetSegments
     public static async Task<IResult> HandleApiAsync(HttpRequest request, XenoDb db, TenantContext tenant, TimeProvider clock, CancellationToken ct)
     {
         var store = await db.Stores.AsNoTracking().FirstAsync(s => s.Id == tenant.TenantId, ct);
-        if (!MetricsRange.TryDate(request.Query["asOf"], MetricsRange.Today(store.Timezone, clock), out var asOf))
+        var today = MetricsRange.Today(store.Timezone, clock);
+        if (!MetricsRange.TryDate(request.Query["asOf"], today, out var asOf))
             return MetricsRange.Bad("asOf must be a date as yyyy-MM-dd.");
+        if (!MetricsRange.InWindow(asOf, today)) return MetricsRange.Bad(MetricsRange.WindowMessage(today));
         return TypedResults.Ok(await QueryAsync(db, new MetricsRange(store.Id, store.Currency, store.Timezone, asOf, asOf), ct));
     }
 

@@ -11,6 +11,18 @@ public sealed record MetricsRange(Guid StoreId, string Currency, string TimeZone
 {
     public const int MaxDays = 731;
 
+    /// <summary>The earliest date a range may start on: long before any Shopify shop's first order, and a bound
+    /// that keeps every date a plain one for PostgreSQL (the extremes of DateOnly would reach it as ±infinity).</summary>
+    public static readonly DateOnly Earliest = new(2000, 1, 1);
+
+    /// <summary>The latest date a range may end on: a year after the shop's today.</summary>
+    public static DateOnly Latest(DateOnly today) => today.AddYears(1);
+
+    public static string WindowMessage(DateOnly today) =>
+        $"Dates must lie between {Earliest:yyyy-MM-dd} and {Latest(today):yyyy-MM-dd}.";
+
+    public static bool InWindow(DateOnly date, DateOnly today) => date >= Earliest && date <= Latest(today);
+
     public int Days => To.DayNumber - From.DayNumber + 1;
 
     /// <summary>Reads <c>from</c>/<c>to</c> (default: the 30 days ending today in the shop's zone); null and
@@ -20,7 +32,9 @@ public sealed record MetricsRange(Guid StoreId, string Currency, string TimeZone
         var store = await db.Stores.AsNoTracking().FirstAsync(s => s.Id == tenant.TenantId);
         var today = Today(store.Timezone, clock);
         if (!TryDate(request.Query["to"], today, out var to)) return (null, Bad("to must be a date as yyyy-MM-dd."));
+        if (!InWindow(to, today)) return (null, Bad(WindowMessage(today)));
         if (!TryDate(request.Query["from"], to.AddDays(-29), out var from)) return (null, Bad("from must be a date as yyyy-MM-dd."));
+        if (!InWindow(from, today)) return (null, Bad(WindowMessage(today)));
         if (from > to) return (null, Bad("from must not be after to."));
         var range = new MetricsRange(store.Id, store.Currency, store.Timezone, from, to);
         if (range.Days > MaxDays) return (null, Bad($"A range may span at most {MaxDays} days."));

@@ -65,8 +65,13 @@ public static class AuthSetup
             {
                 OnMessageReceived = context =>
                 {
-                    // Each scheme reads only its own place, so neither credential works on the other's routes.
-                    if (isCookie) context.Token = context.Request.Cookies[CookieName];
+                    // Each scheme reads only its own place, so neither credential works on the other's routes. Without a
+                    // cookie the cookie scheme stops here: left alone, the handler would read the Authorization header.
+                    if (isCookie)
+                    {
+                        if (context.Request.Cookies[CookieName] is { Length: > 0 } cookie) context.Token = cookie;
+                        else context.NoResult();
+                    }
                     else if (!context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
                         context.NoResult();
                     return Task.CompletedTask;
@@ -76,9 +81,11 @@ public static class AuthSetup
                     var sub = context.Principal?.FindFirst(JwtRegisteredClaimNames.Sub)?.Value;
                     var version = context.Principal?.FindFirst(JwtTokens.VersionClaim)?.Value;
                     var db = context.HttpContext.RequestServices.GetRequiredService<XenoDb>();
+                    var authTime = context.Principal?.FindFirst(JwtTokens.AuthTimeClaim)?.Value;
                     var valid = Guid.TryParse(sub, out var userId) && int.TryParse(version, out var v)
+                        && long.TryParse(authTime, out var signedIn) && !tokens.IsSessionOver(signedIn)
                         && await db.Users.AnyAsync(u => u.Id == userId && u.TokenVersion == v);
-                    if (!valid) context.Fail("The token was revoked.");
+                    if (!valid) context.Fail("The token was revoked, or its session is over.");
                 },
                 OnChallenge = context =>
                 {

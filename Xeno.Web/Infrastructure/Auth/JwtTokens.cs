@@ -12,6 +12,8 @@ public sealed class JwtOptions
     public string Issuer { get; set; } = "xeno";
     public string Audience { get; set; } = "xeno";
     public int LifetimeMinutes { get; set; } = 60;
+    /// <summary>How long a browser session may be renewed for, from the sign-in, before it has to sign in again.</summary>
+    public int SessionHours { get; set; } = 12;
 }
 
 public sealed record IssuedToken(string Token, DateTimeOffset ExpiresAt);
@@ -21,13 +23,21 @@ public sealed record IssuedToken(string Token, DateTimeOffset ExpiresAt);
 public sealed class JwtTokens(IOptions<JwtOptions> options, TimeProvider clock)
 {
     public const string VersionClaim = "ver";
+    /// <summary>When the user signed in (OIDC's auth_time): carried through every renewal, it bounds the session.</summary>
+    public const string AuthTimeClaim = "auth_time";
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
 
     private readonly Lazy<SymmetricSecurityKey> _key = new(() => CreateKey(options.Value));
 
     public TimeSpan Lifetime => TimeSpan.FromMinutes(Math.Clamp(options.Value.LifetimeMinutes, 1, 60));
 
-    public IssuedToken Issue(User user)
+    public TimeSpan SessionLifetime => TimeSpan.FromHours(Math.Clamp(options.Value.SessionHours, 1, 24 * 30));
+
+    /// <summary>Whether a token of a sign-in at <paramref name="authTime"/> (unix seconds) is past the session's absolute lifetime.</summary>
+    public bool IsSessionOver(long authTime) => clock.GetUtcNow() - DateTimeOffset.FromUnixTimeSeconds(authTime) > SessionLifetime;
+
+    /// <param name="signedInAt">The sign-in this token renews (null: a new sign-in, now).</param>
+    public IssuedToken Issue(User user, DateTimeOffset? signedInAt = null)
     {
         var now = clock.GetUtcNow();
         var expires = now + Lifetime;
@@ -44,6 +54,7 @@ public sealed class JwtTokens(IOptions<JwtOptions> options, TimeProvider clock)
                 new Claim(JwtRegisteredClaimNames.Email, user.Email),
                 new Claim(JwtRegisteredClaimNames.Jti, Guid.NewGuid().ToString("N")),
                 new Claim(VersionClaim, user.TokenVersion.ToString(), ClaimValueTypes.Integer32),
+                new Claim(AuthTimeClaim, (signedInAt ?? now).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer64),
             ]),
         };
         return new IssuedToken(new JsonWebTokenHandler().CreateToken(descriptor), expires);

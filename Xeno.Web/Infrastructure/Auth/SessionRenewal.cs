@@ -6,7 +6,8 @@ namespace Xeno.Web.Infrastructure.Auth;
 
 /// <summary>Keeps an active browser session alive: a cookie token older than a quarter of its
 /// lifetime is replaced by a fresh one, so a user at work is never logged out mid-task while a
-/// stolen or idle token still dies within the hour.</summary>
+/// stolen or idle token still dies within the hour. Renewals keep the sign-in time, and no session
+/// outlives its absolute lifetime (<c>Jwt__SessionHours</c>, 12 hours) from the sign-in.</summary>
 public static class SessionRenewal
 {
     public static IApplicationBuilder UseSessionRenewal(this IApplicationBuilder app) => app.Use(async (context, next) =>
@@ -15,7 +16,8 @@ public static class SessionRenewal
         if (user.Identity?.IsAuthenticated == true
             && context.Request.Cookies.ContainsKey(AuthSetup.CookieName)
             && !context.Request.Headers.ContainsKey("Authorization")
-            && long.TryParse(user.FindFirst(JwtRegisteredClaimNames.Iat)?.Value, out var issuedAt))
+            && long.TryParse(user.FindFirst(JwtRegisteredClaimNames.Iat)?.Value, out var issuedAt)
+            && long.TryParse(user.FindFirst(JwtTokens.AuthTimeClaim)?.Value, out var signedIn))
         {
             var tokens = context.RequestServices.GetRequiredService<JwtTokens>();
             var clock = context.RequestServices.GetRequiredService<TimeProvider>();
@@ -27,7 +29,7 @@ public static class SessionRenewal
                 var current = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId);
                 if (current is not null)
                 {
-                    var fresh = tokens.Issue(current);
+                    var fresh = tokens.Issue(current, DateTimeOffset.FromUnixTimeSeconds(signedIn));
                     context.Response.Cookies.Append(AuthSetup.CookieName, fresh.Token, AuthSetup.AuthCookie(fresh.ExpiresAt));
                 }
             }

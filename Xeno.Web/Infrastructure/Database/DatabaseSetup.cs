@@ -65,7 +65,9 @@ public static class DatabaseSetup
                 await ownerDb.Database.MigrateAsync();
             }
 
-            connections.App = await EnsureAppRoleAsync(ownerDb, config.GetConnectionString("XenoApp"), connections.Owner);
+            connections.App = WithStatementTimeout(
+                await EnsureAppRoleAsync(ownerDb, config.GetConnectionString("XenoApp"), connections.Owner),
+                config.GetValue("Database:StatementTimeout", TimeSpan.FromSeconds(30)));
             Secrets = await LoadSecretsAsync(ownerDb);
         }
         finally
@@ -87,6 +89,14 @@ public static class DatabaseSetup
             .Options;
         return new XenoDb(options, new TenantContext());
     }
+
+    /// <summary>Every statement of requests and jobs ends after <paramref name="timeout"/>, so no request can hold the
+    /// database for long; the few long steps (a backfill's aggregate rebuild) lift it for their own transaction.</summary>
+    private static string WithStatementTimeout(string connectionString, TimeSpan timeout) =>
+        new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            Options = $"-c statement_timeout={(long)timeout.TotalMilliseconds}",
+        }.ConnectionString;
 
     private static async Task<string> EnsureAppRoleAsync(XenoDb ownerDb, string? configuredApp, string owner)
     {

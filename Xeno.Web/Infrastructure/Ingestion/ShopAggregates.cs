@@ -105,6 +105,7 @@ public static class ShopAggregates
     private static readonly string[] RebuildStatements =
     [
         """
+        SET LOCAL statement_timeout = 0;
         DELETE FROM customer_daily WHERE tenant_id = @tenant;
         DELETE FROM customer_stats WHERE tenant_id = @tenant;
         DELETE FROM customer_pairs WHERE tenant_id = @tenant;

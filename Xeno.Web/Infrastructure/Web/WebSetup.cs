@@ -33,6 +33,7 @@ public static class WebSetup
         // address and slip past the per-client login throttle.
         if (app.Configuration.GetValue("App:TrustForwardedHeaders", false)) app.UseForwardedHeaders();
         app.UseExceptionHandler();
+        app.UseSecurityHeaders();
         app.UseStatusCodePages();
         app.UseStaticFiles();
         app.UseAuthentication();
