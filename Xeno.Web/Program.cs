@@ -17,8 +17,10 @@ builder.CheckXenoConfiguration();
 
 var app = builder.Build();
 await app.PrepareDatabaseAsync();
+if (await Commands.RunAsync(app, args) is { } exitCode) return exitCode;
 app.UseXenoWeb();
 ScheduleIncrementalSyncs.Register(app);
 app.Run();
+return 0;
 
 public partial class Program;

@@ -40,7 +40,8 @@ public sealed class ApiAuthTests(XenoFixture fixture)
     {
         var (email, _) = await fixture.RegisterAsync("my secret password");
         await using var scope = Host.Services.CreateAsyncScope();
-        var hash = await scope.ServiceProvider.GetRequiredService<XenoDb>().Users.Where(u => u.Email == email).Select(u => u.PasswordHash).SingleAsync();
+        var db = scope.ServiceProvider.GetRequiredService<SecretsDb>();
+        var hash = await db.Users.Where(u => u.Email == email).Select(u => db.UserPasswords.Single(p => p.UserId == u.Id).Hash).SingleAsync();
         Assert.DoesNotContain("my secret password", hash);
         var parts = hash.Split('$');
         Assert.Equal("pbkdf2-sha512", parts[0]);

@@ -186,26 +186,22 @@ public sealed class HardeningTests(XenoFixture fixture)
         Assert.NotEqual(0, exit);
         Assert.Contains("Shopify__ApiKey is required in production", output);
         Assert.Contains("App__PublicUrl is required in production", output);
+        Assert.Contains("DataProtection__KeyEncryptionKey is required", output);
+    }
+
+    [Theory]
+    [InlineData("not base64!", "DataProtection__KeyEncryptionKey must be base64")]
+    [InlineData("c2hvcnQ=", "DataProtection__KeyEncryptionKey must hold exactly 32 bytes")]
+    public async Task a_missing_or_malformed_key_encryption_key_stops_xeno_at_start(string kek, string message)
+    {
+        var (exit, output) = await XenoStartAsync(("ASPNETCORE_ENVIRONMENT", "Testing"), ("DataProtection__KeyEncryptionKey", kek));
+        Assert.NotEqual(0, exit);
+        Assert.Contains(message, output);
     }
 
     /// <summary>Xeno started as a process of its own with the given settings (and nothing else), until it exits.</summary>
-    private static async Task<(int Exit, string Output)> XenoStartAsync(params (string Key, string Value)[] settings)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet", $"\"{Path.Combine(AppContext.BaseDirectory, "Xeno.Web.dll")}\" --urls http://127.0.0.1:0")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var key in info.Environment.Keys.Where(k => k.Contains("__")).ToList()) info.Environment.Remove(key);
-        info.Environment["ConnectionStrings__Xeno"] = "Host=127.0.0.1;Port=1;Database=none;Username=none";
-        info.Environment["Demo__Enabled"] = "false";
-        foreach (var (key, value) in settings) info.Environment[key] = value;
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int Exit, string Output)> XenoStartAsync(params (string Key, string Value)[] settings) =>
+        XenoProcess.RunAsync("--urls http://127.0.0.1:0", settings.Prepend(("ConnectionStrings__Xeno", "Host=127.0.0.1;Port=1;Database=none;Username=none")));
 
     private async Task<object?> OwnerScalarAsync(string sql)
     {

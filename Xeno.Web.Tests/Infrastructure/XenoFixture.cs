@@ -25,6 +25,7 @@ public sealed class XenoFixture : IAsyncLifetime
     public ShopifyTestServer Shopify { get; private set; } = null!;
     public string OwnerConnectionString { get; private set; } = "";
     public string AppConnectionString => Host.Services.GetRequiredService<DatabaseConnections>().App;
+    public string SecretsConnectionString => Host.Services.GetRequiredService<DatabaseConnections>().Secrets;
 
     public async Task InitializeAsync()
     {
@@ -52,7 +53,7 @@ public sealed class XenoFixture : IAsyncLifetime
         builder.UseSetting("ConnectionStrings:Xeno", OwnerConnectionString);
         builder.UseSetting("Shopify:ApiBaseUrl", Shopify.ApiBaseUrl);
         builder.UseSetting("Demo:Enabled", "false");
-        builder.UseSetting("Operations:OperatorEmails", OperatorEmail);
+        builder.UseSetting("DataProtection:KeyEncryptionKey", KeyEncryptionKey);
         builder.UseSetting("Shopify:ApiSecret", WebhookSecret);
         builder.UseSetting("App:PublicUrl", PublicUrl);
         builder.UseSetting("Shopify:ApiKey", Shopify.State.DefaultApp.ClientId);
@@ -88,7 +89,8 @@ public sealed class XenoFixture : IAsyncLifetime
     /// <summary>Xeno's app secret (Shopify__ApiSecret): it signs the test server's webhooks and OAuth callbacks.</summary>
     public const string WebhookSecret = "test-app-secret";
     public const string PreviousWebhookSecret = "rotated-out-secret";
-    public static readonly string OperatorEmail = UniqueEmail("operator");
+    /// <summary>This run's key-encryption key for the Data Protection key ring (a process sharing the database needs it too).</summary>
+    public static readonly string KeyEncryptionKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
     public static string UniqueEmail(string prefix = "user") => $"{prefix}-{Guid.NewGuid():N}@example.com";
 

@@ -1,4 +1,5 @@
 using System.Net.Mail;
+using Microsoft.EntityFrameworkCore;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
 
@@ -29,4 +30,25 @@ public static class Accounts
 
     public static void SignOutBrowser(HttpContext http) =>
         http.Response.Cookies.Delete(AuthSetup.CookieName, AuthSetup.AuthCookie(DateTimeOffset.UnixEpoch));
+
+    /// <summary>Makes sure the account exists with this password, made here when new; every earlier session of it ends.
+    /// For accounts set up from the server's side (the demo account, an operator), never from a request.</summary>
+    public static async Task<User> SetPasswordAsync(SecretsDb db, TimeProvider clock, string email, string password, CancellationToken ct = default)
+    {
+        var now = clock.GetUtcNow();
+        email = NormalizeEmail(email);
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Email == email, ct);
+        if (user is null)
+        {
+            user = new User { Id = Guid.CreateVersion7(), Email = email, CreatedAt = now };
+            db.Users.Add(user);
+        }
+        var stored = await db.UserPasswords.FirstOrDefaultAsync(p => p.UserId == user.Id, ct);
+        if (stored is null) db.UserPasswords.Add(stored = new UserPassword { UserId = user.Id, Hash = "" });
+        stored.Hash = PasswordHasher.Hash(password);
+        stored.ChangedAt = now;
+        user.TokenVersion++;
+        await db.SaveChangesAsync(ct);
+        return user;
+    }
 }

@@ -9,21 +9,23 @@ public static class ChangePassword
     public sealed record Request(string? CurrentPassword, string? NewPassword);
 
     /// <returns>The user with the new password and token version, or an error message.</returns>
-    public static async Task<(User? User, string? Error)> ExecuteAsync(XenoDb db, Guid userId, string? current, string? next)
+    public static async Task<(User? User, string? Error)> ExecuteAsync(SecretsDb db, TimeProvider clock, Guid userId, string? current, string? next)
     {
         var user = await db.Users.FirstOrDefaultAsync(u => u.Id == userId);
-        if (user is null || !PasswordHasher.Verify(current ?? "", user.PasswordHash)) return (null, "The current password is wrong.");
+        var password = await db.UserPasswords.FirstOrDefaultAsync(p => p.UserId == userId);
+        if (user is null || password is null || !PasswordHasher.Verify(current ?? "", password.Hash)) return (null, "The current password is wrong.");
         if (!PasswordHasher.IsAcceptable(next))
             return (null, $"The new password must be {PasswordHasher.MinLength} to {PasswordHasher.MaxLength} characters long.");
-        user.PasswordHash = PasswordHasher.Hash(next!);
+        password.Hash = PasswordHasher.Hash(next!);
+        password.ChangedAt = clock.GetUtcNow();
         user.TokenVersion++; // every token issued before the change stops working
         await db.SaveChangesAsync();
         return (user, null);
     }
 
-    public static async Task<IResult> HandleApiAsync(Request request, HttpContext http, XenoDb db, JwtTokens tokens)
+    public static async Task<IResult> HandleApiAsync(Request request, HttpContext http, SecretsDb db, TimeProvider clock, JwtTokens tokens)
     {
-        var (user, error) = await ExecuteAsync(db, http.User.UserId(), request.CurrentPassword, request.NewPassword);
+        var (user, error) = await ExecuteAsync(db, clock, http.User.UserId(), request.CurrentPassword, request.NewPassword);
         return user is null
             ? TypedResults.Problem(title: error, statusCode: StatusCodes.Status400BadRequest)
             : TypedResults.Ok(AuthResponse.From(user, tokens.Issue(user)));
@@ -31,10 +33,10 @@ public static class ChangePassword
 
     public static IResult ShowPage(HttpContext http) => AccountPage.Create(new AccountPageModel(http.User.Identity!.Name!, null, null));
 
-    public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, JwtTokens tokens)
+    public static async Task<IResult> HandlePageAsync(HttpContext http, SecretsDb db, TimeProvider clock, JwtTokens tokens)
     {
         var form = await http.Request.ReadFormAsync();
-        var (user, error) = await ExecuteAsync(db, http.User.UserId(), form["currentPassword"], form["newPassword"]);
+        var (user, error) = await ExecuteAsync(db, clock, http.User.UserId(), form["currentPassword"], form["newPassword"]);
         if (user is null) return AccountPage.Create(new AccountPageModel(http.User.Identity!.Name!, error, null));
         // This browser stays signed in with a fresh token; every other session ends.
         Accounts.SignInBrowser(http, tokens.Issue(user));

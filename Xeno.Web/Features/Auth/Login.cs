@@ -16,14 +16,17 @@ public static class Login
         public sealed record Throttled(TimeSpan RetryAfter) : Outcome;
     }
 
-    public static async Task<Outcome> ExecuteAsync(XenoDb db, LoginThrottling throttling, string? emailInput, string? password, string client)
+    public static async Task<Outcome> ExecuteAsync(SecretsDb db, LoginThrottling throttling, string? emailInput, string? password, string client)
     {
         var email = Accounts.NormalizeEmail(emailInput);
         if (await throttling.RetryAfterAsync(email, client) is { } wait) return new Outcome.Throttled(wait);
 
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Email == email);
+        var found = await db.Users.Where(u => u.Email == email)
+            .Select(u => new { User = u, Hash = db.UserPasswords.Where(p => p.UserId == u.Id).Select(p => p.Hash).FirstOrDefault() })
+            .FirstOrDefaultAsync();
+        var user = found?.User;
         // Verify even for an unknown email, so that the time taken does not tell which was wrong.
-        if (!PasswordHasher.Verify(password ?? "", user?.PasswordHash) || user is null)
+        if (!PasswordHasher.Verify(password ?? "", found?.Hash) || user is null)
         {
             await throttling.RecordFailureAsync(email, client);
             return new Outcome.Wrong();
@@ -32,7 +35,7 @@ public static class Login
         return new Outcome.Success(user);
     }
 
-    public static async Task<IResult> HandleApiAsync(AuthRequest request, HttpContext http, XenoDb db, LoginThrottling throttling, JwtTokens tokens)
+    public static async Task<IResult> HandleApiAsync(AuthRequest request, HttpContext http, SecretsDb db, LoginThrottling throttling, JwtTokens tokens)
     {
         var outcome = await ExecuteAsync(db, throttling, request.Email, request.Password, Accounts.ClientKey(http));
         switch (outcome)
@@ -49,7 +52,7 @@ public static class Login
 
     public static IResult ShowPage(string? returnUrl) => LoginPage.Create(new LoginPageModel(null, null, returnUrl));
 
-    public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, LoginThrottling throttling, JwtTokens tokens)
+    public static async Task<IResult> HandlePageAsync(HttpContext http, SecretsDb db, LoginThrottling throttling, JwtTokens tokens)
     {
         var form = await http.Request.ReadFormAsync();
         var email = form["email"].ToString();

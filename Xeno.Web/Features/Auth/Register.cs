@@ -16,7 +16,7 @@ public static class Register
         public sealed record Throttled(TimeSpan RetryAfter) : Outcome;
     }
 
-    public static async Task<Outcome> ExecuteAsync(XenoDb db, LoginThrottling throttling, TimeProvider clock, string client, string? emailInput, string? password)
+    public static async Task<Outcome> ExecuteAsync(SecretsDb db, LoginThrottling throttling, TimeProvider clock, string client, string? emailInput, string? password)
     {
         // Counted before any work: each registration hashes a password, which is slow on purpose.
         if (await throttling.RegistrationAsync(client) is { } wait) return new Outcome.Throttled(wait);
@@ -26,8 +26,10 @@ public static class Register
             return new Outcome.Invalid($"The password must be {PasswordHasher.MinLength} to {PasswordHasher.MaxLength} characters long.");
         if (await db.Users.AnyAsync(u => u.Email == email)) return new Outcome.EmailTaken();
 
-        var user = new User { Id = Guid.CreateVersion7(), Email = email, PasswordHash = PasswordHasher.Hash(password!), CreatedAt = clock.GetUtcNow() };
+        var now = clock.GetUtcNow();
+        var user = new User { Id = Guid.CreateVersion7(), Email = email, CreatedAt = now };
         db.Users.Add(user);
+        db.UserPasswords.Add(new UserPassword { UserId = user.Id, Hash = PasswordHasher.Hash(password!), ChangedAt = now });
         try { await db.SaveChangesAsync(); }
         catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
@@ -36,7 +38,7 @@ public static class Register
         return new Outcome.Created(user);
     }
 
-    public static async Task<IResult> HandleApiAsync(AuthRequest request, HttpContext http, XenoDb db, LoginThrottling throttling, JwtTokens tokens, TimeProvider clock)
+    public static async Task<IResult> HandleApiAsync(AuthRequest request, HttpContext http, SecretsDb db, LoginThrottling throttling, JwtTokens tokens, TimeProvider clock)
     {
         switch (await ExecuteAsync(db, throttling, clock, Accounts.ClientKey(http), request.Email, request.Password))
         {
@@ -56,7 +58,7 @@ public static class Register
 
     public static IResult ShowPage(string? returnUrl) => RegisterPage.Create(new RegisterPageModel(null, null, returnUrl));
 
-    public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, LoginThrottling throttling, JwtTokens tokens, TimeProvider clock)
+    public static async Task<IResult> HandlePageAsync(HttpContext http, SecretsDb db, LoginThrottling throttling, JwtTokens tokens, TimeProvider clock)
     {
         var form = await http.Request.ReadFormAsync();
         var email = form["email"].ToString();

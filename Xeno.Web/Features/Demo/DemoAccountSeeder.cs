@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Xeno.Web.Features.Auth;
 using Xeno.Web.Features.Stores;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
@@ -19,16 +20,7 @@ public sealed class DemoAccountSeeder(IServiceProvider services, DemoCredentials
         var clock = sp.GetRequiredService<TimeProvider>();
         var logger = sp.GetRequiredService<ILogger<DemoAccountSeeder>>();
 
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Email == credentials.Email, ct);
-        if (user is null)
-        {
-            user = new User { Id = Guid.CreateVersion7(), Email = credentials.Email!, PasswordHash = "", CreatedAt = clock.GetUtcNow() };
-            db.Users.Add(user);
-        }
-        // A new password every run: the demo account is never reachable with an old, printed one.
-        user.PasswordHash = PasswordHasher.Hash(credentials.Password!);
-        user.TokenVersion++;
-        await db.SaveChangesAsync(ct);
+        var user = await Accounts.SetPasswordAsync(sp.GetRequiredService<SecretsDb>(), clock, credentials.Email!, credentials.Password!, ct);
 
         // The demo shop is a custom app's shop here, connected with its token and the app's secret (Xeno's own app in
         // demo mode), so that its webhooks are subscribed and verified.

@@ -5,12 +5,15 @@ using Xeno.Web.Infrastructure.Tenancy;
 
 namespace Xeno.Web.Infrastructure.Database;
 
-/// <summary>The two connection strings Xeno runs on. The owner migrates and runs Hangfire's own
-/// tables; requests and jobs use the app role, which neither owns the tables nor bypasses RLS.</summary>
+/// <summary>The connection strings Xeno runs on. The owner migrates, and creates and grants the other two roles; requests
+/// and jobs (and Hangfire's queues) use the app role, which neither owns the tables nor bypasses RLS, and cannot read a
+/// password hash or a key; sign-up, login and the Data Protection key ring use the secrets role, which can read little else.</summary>
 public sealed class DatabaseConnections
 {
-    public required string Owner { get; init; }
+    /// <summary>Null in a process given only the app and secrets roles: it neither migrates nor creates roles.</summary>
+    public string? Owner { get; init; }
     public string App { get; internal set; } = "";
+    public string Secrets { get; internal set; } = "";
     public bool Ready { get; internal set; }
 }
 
@@ -18,12 +21,15 @@ public static class DatabaseSetup
 {
     public static WebApplicationBuilder AddXenoDatabase(this WebApplicationBuilder builder)
     {
-        var owner = builder.Configuration.GetConnectionString("Xeno");
-        owner = string.IsNullOrWhiteSpace(owner) ? FromDatabaseUrl(builder.Configuration["DATABASE_URL"]) : owner;
-        if (string.IsNullOrWhiteSpace(owner))
+        var config = builder.Configuration;
+        var owner = config.GetConnectionString("Xeno");
+        owner = string.IsNullOrWhiteSpace(owner) ? FromDatabaseUrl(config["DATABASE_URL"]) : owner;
+        var rolesGiven = !string.IsNullOrWhiteSpace(config.GetConnectionString("XenoApp")) && !string.IsNullOrWhiteSpace(config.GetConnectionString("XenoSecrets"));
+        if (string.IsNullOrWhiteSpace(owner) && !rolesGiven)
         {
-            if (!Features.Demo.DemoSetup.IsEnabled(builder.Configuration, builder.Environment))
-                throw new InvalidOperationException("ConnectionStrings__Xeno is required (or enable demo mode, which starts a private PostgreSQL).");
+            if (!Features.Demo.DemoSetup.IsEnabled(config, builder.Environment))
+                throw new InvalidOperationException("ConnectionStrings__Xeno is required (or ConnectionStrings__XenoApp and ConnectionStrings__XenoSecrets "
+                    + "for a process that does not migrate, or demo mode, which starts a private PostgreSQL).");
             // Demo mode with no server configured: a private cluster kept under .data/ between runs.
             var dataDir = Path.Combine(builder.Environment.ContentRootPath, "..", ".data", "postgres");
             var postgres = PrivatePostgres.StartAsync(Path.GetFullPath(dataDir), deleteOnDispose: false).GetAwaiter().GetResult();
@@ -31,7 +37,7 @@ public static class DatabaseSetup
             owner = postgres.ConnectionString;
         }
 
-        var connections = new DatabaseConnections { Owner = owner };
+        var connections = new DatabaseConnections { Owner = string.IsNullOrWhiteSpace(owner) ? null : owner };
         builder.Services.AddSingleton(connections);
         builder.Services.AddScoped<TenantContext>();
         builder.Services.AddScoped<TenantConnectionInterceptor>();
@@ -39,12 +45,15 @@ public static class DatabaseSetup
             .UseNpgsql(sp.GetRequiredService<DatabaseConnections>().App)
             .UseSnakeCaseNamingConvention()
             .AddInterceptors(sp.GetRequiredService<TenantConnectionInterceptor>()));
+        builder.Services.AddDbContext<SecretsDb>((sp, options) => options
+            .UseNpgsql(sp.GetRequiredService<DatabaseConnections>().Secrets)
+            .UseSnakeCaseNamingConvention());
         return builder;
     }
 
-    /// <summary>Migrates (unless told not to), makes sure the app role exists and may use the tables,
-    /// and loads the secrets Xeno generates for itself. One process at a time, under an advisory lock,
-    /// so that several processes starting together do not race.</summary>
+    /// <summary>Migrates (unless told not to), makes sure the app and secrets roles exist with exactly their grants, and
+    /// loads the secrets Xeno generates for itself. One process at a time, under an advisory lock, so that several
+    /// processes starting together do not race. A process without the owner's credentials only checks the schema.</summary>
     public static async Task PrepareDatabaseAsync(this WebApplication app)
     {
         var connections = app.Services.GetRequiredService<DatabaseConnections>();
@@ -52,8 +61,19 @@ public static class DatabaseSetup
         _ = app.Services.GetService<PrivatePostgres>();
         var config = app.Configuration;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Xeno.Database");
+        var timeout = config.GetValue("Database:StatementTimeout", TimeSpan.FromSeconds(30));
 
-        await using var ownerDb = CreateOwnerDb(connections.Owner);
+        if (connections.Owner is null)
+        {
+            connections.App = WithStatementTimeout(config.GetConnectionString("XenoApp")!, timeout);
+            connections.Secrets = WithStatementTimeout(config.GetConnectionString("XenoSecrets")!, timeout);
+            await using var appDb = CreateDb(connections.App);
+            connections.Ready = !(await appDb.Database.GetPendingMigrationsAsync()).Any();
+            if (!connections.Ready) logger.LogWarning("The database has migrations to apply: run `migrate` with the owner's connection");
+            return;
+        }
+
+        await using var ownerDb = CreateDb(connections.Owner);
         await ownerDb.Database.OpenConnectionAsync();
         await ownerDb.Database.ExecuteSqlRawAsync("SELECT pg_advisory_lock(727274)");
         try
@@ -64,10 +84,14 @@ public static class DatabaseSetup
                 if (pending.Count > 0) logger.LogInformation("Applying {Count} migrations", pending.Count);
                 await ownerDb.Database.MigrateAsync();
             }
+            // Hangfire's tables, made (or upgraded) by the owner so that the app role, which runs the queues, needs no DDL.
+            Hangfire.PostgreSql.PostgreSqlObjectsInstaller.Install((NpgsqlConnection)ownerDb.Database.GetDbConnection(), JobsSchema);
 
-            connections.App = WithStatementTimeout(
-                await EnsureAppRoleAsync(ownerDb, config.GetConnectionString("XenoApp"), connections.Owner),
-                config.GetValue("Database:StatementTimeout", TimeSpan.FromSeconds(30)));
+            var appRole = await EnsureRoleAsync(ownerDb, "app", config.GetConnectionString("XenoApp"), connections.Owner);
+            var secretsRole = await EnsureRoleAsync(ownerDb, "secrets", config.GetConnectionString("XenoSecrets"), connections.Owner);
+            await GrantAsync(ownerDb, appRole.Name, secretsRole.Name, new NpgsqlConnectionStringBuilder(connections.Owner).Database!);
+            connections.App = WithStatementTimeout(appRole.ConnectionString, timeout);
+            connections.Secrets = WithStatementTimeout(secretsRole.ConnectionString, timeout);
             Secrets = await LoadSecretsAsync(ownerDb);
         }
         finally
@@ -77,11 +101,13 @@ public static class DatabaseSetup
         connections.Ready = (await ownerDb.Database.GetPendingMigrationsAsync()).Any() is false;
     }
 
+    public const string JobsSchema = "hangfire";
+
     internal static GeneratedSecrets Secrets { get; private set; } = new("");
 
     internal sealed record GeneratedSecrets(string JwtSigningKey);
 
-    private static XenoDb CreateOwnerDb(string connectionString)
+    private static XenoDb CreateDb(string connectionString)
     {
         var options = new DbContextOptionsBuilder<XenoDb>()
             .UseNpgsql(connectionString)
@@ -98,43 +124,61 @@ public static class DatabaseSetup
             Options = $"-c statement_timeout={(long)timeout.TotalMilliseconds}",
         }.ConnectionString;
 
-    private static async Task<string> EnsureAppRoleAsync(XenoDb ownerDb, string? configuredApp, string owner)
-    {
-        string appConnection;
-        string role;
-        if (!string.IsNullOrWhiteSpace(configuredApp))
-        {
-            appConnection = configuredApp;
-            role = new NpgsqlConnectionStringBuilder(configuredApp).Username!;
-        }
-        else
-        {
-            var ownerBuilder = new NpgsqlConnectionStringBuilder(owner);
-            role = $"{ownerBuilder.Database}_app";
-            var password = await GetSecretAsync(ownerDb, "app_role_password");
-            var exists = await Scalar<bool>(ownerDb, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {0}) AS \"Value\"", role);
-            if (password is null || !exists)
-            {
-                password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
-                var verb = exists ? "ALTER" : "CREATE";
-                // Role names and passwords cannot be bound as parameters; both are ours (database name and hex).
-                var createRole = $"{verb} ROLE {Quote(role)} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '{password}'";
-                await ownerDb.Database.ExecuteSqlRawAsync(createRole);
-                await SetSecretAsync(ownerDb, "app_role_password", password);
-            }
-            appConnection = new NpgsqlConnectionStringBuilder(owner) { Username = role, Password = password }.ConnectionString;
-        }
+    private sealed record Role(string Name, string ConnectionString);
 
-        var database = new NpgsqlConnectionStringBuilder(owner).Database!;
-        var grants = $"""
-            GRANT CONNECT ON DATABASE {Quote(database)} TO {Quote(role)};
-            GRANT USAGE ON SCHEMA public TO {Quote(role)};
-            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {Quote(role)};
-            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {Quote(role)};
-            REVOKE ALL ON app_secrets FROM {Quote(role)};
+    /// <summary>The configured role, or <c>&lt;database&gt;_&lt;purpose&gt;</c> made here with a generated password (kept in
+    /// app_secrets, which only the owner reads).</summary>
+    private static async Task<Role> EnsureRoleAsync(XenoDb ownerDb, string purpose, string? configured, string owner)
+    {
+        if (!string.IsNullOrWhiteSpace(configured)) return new Role(new NpgsqlConnectionStringBuilder(configured).Username!, configured);
+
+        var ownerBuilder = new NpgsqlConnectionStringBuilder(owner);
+        var role = $"{ownerBuilder.Database}_{purpose}";
+        var secretName = $"{purpose}_role_password";
+        var password = await GetSecretAsync(ownerDb, secretName);
+        var exists = await Scalar<bool>(ownerDb, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {0}) AS \"Value\"", role);
+        if (password is null || !exists)
+        {
+            password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+            var verb = exists ? "ALTER" : "CREATE";
+            // Role names and passwords cannot be bound as parameters; both are ours (database name and hex).
+            var createRole = $"{verb} ROLE {Quote(role)} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '{password}'";
+            await ownerDb.Database.ExecuteSqlRawAsync(createRole);
+            await SetSecretAsync(ownerDb, secretName, password);
+        }
+        return new Role(role, new NpgsqlConnectionStringBuilder(owner) { Username = role, Password = password }.ConnectionString);
+    }
+
+    /// <summary>Each role gets what its work needs and no more, on every start, so a grant added by hand does not last.
+    /// The app role: every table but the secrets ones, read-only migration history, no new accounts, Hangfire's queues.
+    /// The secrets role: accounts, password hashes and the key ring.</summary>
+    private static Task GrantAsync(XenoDb ownerDb, string appRole, string secretsRole, string database)
+    {
+        var (app, secrets, jobs) = (Quote(appRole), Quote(secretsRole), Quote(JobsSchema));
+        var sql = $"""
+            GRANT CONNECT ON DATABASE {Quote(database)} TO {app}, {secrets};
+            GRANT USAGE ON SCHEMA public TO {app}, {secrets};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app};
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {app};
+            REVOKE ALL ON app_secrets, user_passwords, data_protection_keys FROM {app};
+            REVOKE INSERT ON users FROM {app};
+            REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON "__EFMigrationsHistory" FROM {app};
+            REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {secrets};
+            GRANT SELECT, INSERT, UPDATE ON users TO {secrets};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON user_passwords, data_protection_keys TO {secrets};
+            GRANT USAGE, SELECT ON SEQUENCE data_protection_keys_id_seq TO {secrets};
             """;
-        await ownerDb.Database.ExecuteSqlRawAsync(grants);
-        return appConnection;
+        sql += $"""
+
+            DO $$ BEGIN
+              IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '{JobsSchema}') THEN
+                GRANT USAGE ON SCHEMA {jobs} TO {app};
+                GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {jobs} TO {app};
+                GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {jobs} TO {app};
+              END IF;
+            END $$;
+            """;
+        return ownerDb.Database.ExecuteSqlRawAsync(sql);
     }
 
     private static async Task<GeneratedSecrets> LoadSecretsAsync(XenoDb ownerDb)

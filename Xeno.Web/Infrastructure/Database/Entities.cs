@@ -7,10 +7,20 @@ public sealed class User
     public Guid Id { get; set; }
     /// <summary>Lower-cased and trimmed, so that one address cannot register twice by case.</summary>
     public required string Email { get; set; }
-    public required string PasswordHash { get; set; }
     /// <summary>Bumped by logout and password change; tokens carrying an older version are refused.</summary>
     public int TokenVersion { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>May open the job dashboard. Only granted from the command line (<c>operator grant</c>), never by signing up.</summary>
+    public bool IsOperator { get; set; }
+}
+
+/// <summary>A user's password hash, kept apart from <see cref="User"/>: only the secrets role reads this table, so
+/// a query running as the app role (every request and job) cannot reach any hash.</summary>
+public sealed class UserPassword
+{
+    public Guid UserId { get; set; }
+    public required string Hash { get; set; }
+    public DateTimeOffset ChangedAt { get; set; }
 }
 
 /// <summary>A connected Shopify shop. Each store is one tenant; its id is the tenant id.</summary>

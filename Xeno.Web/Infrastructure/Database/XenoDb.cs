@@ -4,8 +4,7 @@ using Xeno.Web.Infrastructure.Tenancy;
 
 namespace Xeno.Web.Infrastructure.Database;
 
-public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenant)
-    : DbContext(options), IDataProtectionKeyContext
+public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenant) : DbContext(options)
 {
     public DbSet<User> Users => Set<User>();
     public DbSet<Store> Stores => Set<Store>();
@@ -13,6 +12,8 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
     public DbSet<StoreCredential> StoreCredentials => Set<StoreCredential>();
     public DbSet<LoginThrottle> LoginThrottles => Set<LoginThrottle>();
     public DbSet<OAuthState> OAuthStates => Set<OAuthState>();
+    // Migrated here, read and written only through SecretsDb (the secrets role): the app role has no grant on them.
+    public DbSet<UserPassword> UserPasswords => Set<UserPassword>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<ShopProduct> Products => Set<ShopProduct>();
     public DbSet<ShopProductVariant> ProductVariants => Set<ShopProductVariant>();
@@ -32,11 +33,7 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
 
     protected override void OnModelCreating(ModelBuilder model)
     {
-        model.Entity<User>(e =>
-        {
-            e.HasIndex(u => u.Email).IsUnique();
-            e.Property(u => u.Email).HasMaxLength(320);
-        });
+        ConfigureAccounts(model);
         model.Entity<Store>(e =>
         {
             e.HasIndex(s => s.ShopDomain).IsUnique();
@@ -68,6 +65,22 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
         ConfigureWebhooks(model);
 
         ConfigureTenantOwned(model);
+    }
+
+    /// <summary>Users and their passwords, mapped the same way here (which migrates them) and in <see cref="SecretsDb"/>.</summary>
+    internal static void ConfigureAccounts(ModelBuilder model)
+    {
+        model.Entity<User>(e =>
+        {
+            e.HasIndex(u => u.Email).IsUnique();
+            e.Property(u => u.Email).HasMaxLength(320);
+        });
+        model.Entity<UserPassword>(e =>
+        {
+            e.ToTable("user_passwords");
+            e.HasKey(p => p.UserId);
+            e.HasOne<User>().WithOne().HasForeignKey<UserPassword>(p => p.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
     }
 
     private static void ConfigureShopData(ModelBuilder model)

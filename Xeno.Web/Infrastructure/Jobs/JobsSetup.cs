@@ -1,5 +1,6 @@
 using Hangfire;
 using Hangfire.PostgreSql;
+using Microsoft.EntityFrameworkCore;
 using Xeno.Web.Infrastructure.Database;
 
 namespace Xeno.Web.Infrastructure.Jobs;
@@ -9,17 +10,21 @@ public static class JobsSetup
     public static readonly string[] Queues = ["webhooks", "sync", "default"];
     public const string OperatorPolicy = "operators";
 
-    public static void MapOperatorDashboard(this WebApplication app) =>
+    public static void MapOperatorDashboard(this WebApplication app)
+    {
+        // Looking is safe; deleting or re-running a job by hand is not, so buttons appear only where configured.
+        var writable = app.Configuration.GetValue("Operations:HangfireWritable", false);
         app.MapHangfireDashboardWithAuthorizationPolicy(OperatorPolicy, "/hangfire", new DashboardOptions
         {
             DashboardTitle = "Xeno jobs",
             // The policy decides; Hangfire's own default (local requests only) would let anyone on the box in.
             Authorization = [],
-            IsReadOnlyFunc = _ => false,
+            IsReadOnlyFunc = _ => !writable,
         });
+    }
 
-    /// <summary>Hangfire keeps its queues in PostgreSQL (schema <c>hangfire</c>, under the owner role:
-    /// it holds no merchant data), so any number of worker processes can share them.</summary>
+    /// <summary>Hangfire keeps its queues in PostgreSQL (schema <c>hangfire</c>, made by the owner at start-up and used by
+    /// the app role: it holds no merchant data), so any number of worker processes can share them.</summary>
     public static WebApplicationBuilder AddXenoJobs(this WebApplicationBuilder builder)
     {
         builder.Services.AddHangfire((sp, config) => config
@@ -27,11 +32,12 @@ public static class JobsSetup
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UsePostgreSqlStorage(
-                options => options.UseNpgsqlConnection(sp.GetRequiredService<DatabaseConnections>().Owner),
+                options => options.UseNpgsqlConnection(sp.GetRequiredService<DatabaseConnections>().App),
                 new PostgreSqlStorageOptions
                 {
-                    SchemaName = "hangfire",
-                    PrepareSchemaIfNecessary = true,
+                    SchemaName = DatabaseSetup.JobsSchema,
+                    // The app role may not create tables: the owner installs the schema (DatabaseSetup).
+                    PrepareSchemaIfNecessary = false,
                     // A queued job wakes a worker at once (LISTEN/NOTIFY), and polling every second
                     // instead of every 15 covers a missed notification.
                     EnableLongPolling = true,
@@ -42,13 +48,14 @@ public static class JobsSetup
                     InvisibilityTimeout = TimeSpan.FromMinutes(5),
                 }));
 
-        // Operators only: the dashboard shows every store's jobs, so no merchant may see it.
-        var operators = (builder.Configuration["Operations:OperatorEmails"] ?? "")
-            .Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries).Select(e => e.ToLowerInvariant()).ToHashSet();
+        // Operators only: the dashboard shows every store's jobs, so no merchant may see it. Asked of the database on each
+        // request, so that `operator revoke` takes effect at once.
         builder.Services.AddAuthorizationBuilder().AddPolicy(OperatorPolicy, p => p
             .AddAuthenticationSchemes(Auth.AuthSetup.CookieScheme)
             .RequireAuthenticatedUser()
-            .RequireAssertion(c => c.User.Identity?.Name is { } email && operators.Contains(email.ToLowerInvariant())));
+            .RequireAssertion(async c => c.Resource is HttpContext http
+                && http.User.FindFirst(Microsoft.IdentityModel.JsonWebTokens.JwtRegisteredClaimNames.Sub)?.Value is { } sub && Guid.TryParse(sub, out var userId)
+                && await http.RequestServices.GetRequiredService<XenoDb>().Users.AnyAsync(u => u.Id == userId && u.IsOperator)));
         builder.Services.AddScoped<Features.Sync.SyncJob>();
         builder.Services.AddScoped<Features.Sync.BulkBackfill>();
         // A bulk file may take minutes to download; the loader's own reads bound each step.

@@ -1,5 +1,4 @@
 using Carter;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.HttpOverrides;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
@@ -14,8 +13,8 @@ public static class WebSetup
         builder.Services.AddCarter(new DependencyContextAssemblyCatalog(typeof(Program).Assembly));
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi(); // /openapi/v1.json: the JSON API only (pages are excluded from it)
-        // Keys live in PostgreSQL so that every process decrypts what another encrypted.
-        builder.Services.AddDataProtection().SetApplicationName("Xeno").PersistKeysToDbContext<XenoDb>();
+        // Keys live in PostgreSQL so that every process decrypts what another encrypted, encrypted under a KEK.
+        builder.AddXenoKeyRing();
         builder.Services.Configure<ForwardedHeadersOptions>(o =>
         {
             o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;

@@ -863,10 +863,9 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("character varying(320)")
                         .HasColumnName("email");
 
-                    b.Property<string>("PasswordHash")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("password_hash");
+                    b.Property<bool>("IsOperator")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_operator");
 
                     b.Property<int>("TokenVersion")
                         .HasColumnType("integer")
@@ -880,6 +879,27 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasDatabaseName("ix_users_email");
 
                     b.ToTable("users", (string)null);
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.UserPassword", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateTimeOffset>("ChangedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("changed_at");
+
+                    b.Property<string>("Hash")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("hash");
+
+                    b.HasKey("UserId")
+                        .HasName("pk_user_passwords");
+
+                    b.ToTable("user_passwords", (string)null);
                 });
 
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.WebhookDelivery", b =>
@@ -1115,6 +1135,16 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_sync_runs_stores_tenant_id");
+                });
+
+            modelBuilder.Entity("Xeno.Web.Infrastructure.Database.UserPassword", b =>
+                {
+                    b.HasOne("Xeno.Web.Infrastructure.Database.User", null)
+                        .WithOne()
+                        .HasForeignKey("Xeno.Web.Infrastructure.Database.UserPassword", "UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_user_passwords_users_user_id");
                 });
 
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.WebhookDelivery", b =>
