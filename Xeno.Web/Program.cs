@@ -13,6 +13,7 @@ builder.AddXenoShopify();
 builder.AddXenoJobs();
 builder.AddXenoWeb();
 builder.AddXenoDemo();
+builder.AddXenoTelemetry();
 builder.CheckXenoConfiguration();
 
 var app = builder.Build();

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using Alba;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xeno.ShopifyServer;
 using Xeno.Web.Features.Auth;
 using Xeno.Web.Features.Stores;
@@ -22,6 +23,10 @@ public sealed class XenoFixture : IAsyncLifetime
     public PrivatePostgres? Postgres => _postgres;
 
     public IAlbaHost Host { get; private set; } = null!;
+    /// <summary>Where Xeno's host exports its OpenTelemetry signals during the run.</summary>
+    public TestCollector Collector { get; } = new();
+    /// <summary>Every log line Xeno's host has written during the run.</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
     public ShopifyTestServer Shopify { get; private set; } = null!;
     public string OwnerConnectionString { get; private set; } = "";
     public string AppConnectionString => Host.Services.GetRequiredService<DatabaseConnections>().App;
@@ -54,6 +59,13 @@ public sealed class XenoFixture : IAsyncLifetime
         builder.UseSetting("Shopify:ApiBaseUrl", Shopify.ApiBaseUrl);
         builder.UseSetting("Demo:Enabled", "false");
         builder.UseSetting("DataProtection:KeyEncryptionKey", KeyEncryptionKey);
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        // OTLP over HTTP to the collector above, exported every half second so that a test need not wait long.
+        builder.UseSetting("OTEL_EXPORTER_OTLP_ENDPOINT", Collector.Endpoint);
+        builder.UseSetting("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+        builder.UseSetting("OTEL_BSP_SCHEDULE_DELAY", "500");
+        builder.UseSetting("OTEL_BLRP_SCHEDULE_DELAY", "500");
+        builder.UseSetting("OTEL_METRIC_EXPORT_INTERVAL", "1000");
         builder.UseSetting("Shopify:ApiSecret", WebhookSecret);
         builder.UseSetting("App:PublicUrl", PublicUrl);
         builder.UseSetting("Shopify:ApiKey", Shopify.State.DefaultApp.ClientId);
@@ -81,6 +93,7 @@ public sealed class XenoFixture : IAsyncLifetime
     {
         await Host.DisposeAsync();
         await Shopify.DisposeAsync();
+        await Collector.DisposeAsync();
         if (_postgres is not null) await _postgres.DisposeAsync();
     }
 

@@ -31,6 +31,7 @@ public static class JobsSetup
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
+            .UseFilter(new JobTelemetry())
             .UsePostgreSqlStorage(
                 options => options.UseNpgsqlConnection(sp.GetRequiredService<DatabaseConnections>().App),
                 new PostgreSqlStorageOptions
@@ -71,7 +72,11 @@ public static class JobsSetup
                 // Jobs mostly wait on PostgreSQL and Shopify, not on the CPU.
                 options.WorkerCount = Math.Max(10, Environment.ProcessorCount * 5);
                 options.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+                // On SIGTERM running jobs are cancelled; each stops at its last checkpoint and goes back to the queue
+                // for any worker to resume. This bounds the wait, inside the host's own shutdown timeout.
+                options.ShutdownTimeout = TimeSpan.FromSeconds(20);
             });
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
         }
         return builder;
     }
