@@ -183,10 +183,10 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
 
         if (applied.Count > 0) await writer.FinishAsync(ct);
         await RecordOutcomesAsync(connection, transaction, storeId, deliveries, failed, now, ct);
-        await ReleaseStoreAsync(connection, transaction, storeId, now, ct);
+        var more = await ReleaseStoreAsync(connection, transaction, storeId, now, ct);
         await transaction.CommitAsync(ct);
-        // Nothing claimed (whatever is due is held elsewhere, or the mark was stale): wait rather than spin on it.
-        return deliveries.Count > 0;
+        // More is due (intake does not wake anyone for a store that is already marked): on, without waiting.
+        return deliveries.Count > 0 || more;
     }
 
     /// <summary>The store waiting longest that no other worker holds.</summary>
@@ -269,14 +269,14 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
     }
 
     /// <summary>
-    /// Drops the store's mark when nothing is due any more, else sends the store to the back of the line. Intake marks a
-    /// store with <c>ON CONFLICT DO NOTHING</c>, which does not wait for this worker's lock on the mark; so a delivery
-    /// intake is committing right now may count on a mark this worker is about to drop. Intake holds a shared advisory
-    /// lock on the store for its transaction: taking it exclusively here waits for those transactions to commit, and the
-    /// check that follows (a new snapshot) sees their deliveries. Intake transactions that start later wait for this
-    /// commit, and then find no mark and write their own.
+    /// Drops the store's mark when nothing is due any more, else sends the store to the back of the line and says that
+    /// more is due. Intake marks a store with <c>ON CONFLICT DO NOTHING</c>, which does not wait for this worker's lock on
+    /// the mark; so a delivery intake is committing right now may count on a mark this worker is about to drop. Intake
+    /// holds a shared advisory lock on the store for its transaction: taking it exclusively here waits for those
+    /// transactions to commit, and the check that follows (a new snapshot) sees their deliveries. Intake transactions
+    /// that start later wait for this commit, and then find no mark and write their own (and NOTIFY).
     /// </summary>
-    private static async Task ReleaseStoreAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid storeId,
+    private static async Task<bool> ReleaseStoreAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid storeId,
         DateTimeOffset now, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
@@ -297,6 +297,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         requeue.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
         batch.BatchCommands.Add(requeue);
         await batch.ExecuteNonQueryAsync(ct);
+        return requeue.RecordsAffected > 0;
     }
 
     private async Task SendToBackAsync(Guid storeId)

@@ -10,9 +10,9 @@ namespace Xeno.Web.Features.Webhooks;
 /// Stores deliveries the way a database commits a busy log: together. Each request hands its delivery over and waits;
 /// a writer takes whatever has arrived (up to <see cref="WebhookOptions.IntakeBatchSize"/>, or what came within
 /// <see cref="WebhookOptions.IntakeDelay"/>) and writes it in one transaction: per store, one multi-row insert (a repeat
-/// of an event or webhook id is skipped by the unique indexes) and the store's mark in <c>webhook_pending</c>; then one
-/// NOTIFY and the commit. Only after the commit is each request told its delivery is stored, and only then does it
-/// answer 200. A transaction that fails fails its requests (Shopify retries them), never answers 200 for them.
+/// of an event or webhook id is skipped by the unique indexes) and the store's mark in <c>webhook_pending</c> (a new mark
+/// NOTIFYs the workers); then the commit. Only after the commit is each request told its delivery is stored, and only
+/// then does it answer 200. A transaction that fails fails its requests (Shopify retries them), never answers 200 for them.
 /// </summary>
 public sealed class WebhookInbox(DatabaseConnections connections, IOptions<WebhookOptions> options, ILogger<WebhookInbox> logger)
     : BackgroundService
@@ -143,10 +143,14 @@ public sealed class WebhookInbox(DatabaseConnections connections, IOptions<Webho
                   INSERT INTO webhook_pending (store_id, updated_at)
                   SELECT @tenant, now() WHERE EXISTS (SELECT 1 FROM stored WHERE status = 'pending')
                   ON CONFLICT DO NOTHING
+                  RETURNING store_id
                 )
-                SELECT count(*) FROM stored
+                SELECT (SELECT count(*) FROM stored), (SELECT count(pg_notify(@channel, '')) FROM marked)
                 """);
             insert.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = store.Key });
+            // Only a new mark wakes the workers (in every process, once this commits): a mark already there is a store a
+            // worker holds, and that worker sees these rows before it lets the mark go, or one the workers will come to.
+            insert.Parameters.Add(new NpgsqlParameter("channel", NpgsqlDbType.Text) { Value = WebhooksSetup.Channel });
             Add(insert, "id", NpgsqlDbType.Uuid, rows.Select(d => d.Id).ToArray());
             Add(insert, "topic", NpgsqlDbType.Text, rows.Select(d => d.Topic).ToArray());
             Add(insert, "shop", NpgsqlDbType.Text, rows.Select(d => d.ShopDomain).ToArray());
@@ -159,9 +163,6 @@ public sealed class WebhookInbox(DatabaseConnections connections, IOptions<Webho
             Add(insert, "status", NpgsqlDbType.Text, rows.Select(d => d.Status).ToArray());
             batch.BatchCommands.Add(insert);
         }
-        // Wakes the workers, in every process, once the transaction commits (PostgreSQL delivers NOTIFY on commit only).
-        if (stores.Any(s => s.Any(i => i.Delivery.Status == "pending")))
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"NOTIFY {WebhooksSetup.Channel}"));
 
         var present = new bool[stores.Count];
         await using (var reader = await batch.ExecuteReaderAsync())
@@ -173,7 +174,6 @@ public sealed class WebhookInbox(DatabaseConnections connections, IOptions<Webho
                 await reader.NextResultAsync();
                 await reader.NextResultAsync();
             }
-            while (await reader.NextResultAsync()) { } // the NOTIFY: an error there fails the transaction like any other
         }
         await transaction.CommitAsync();
 
