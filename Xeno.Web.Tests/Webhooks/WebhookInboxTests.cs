@@ -317,4 +317,60 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
         await WaitAppliedAsync(store.Id);
         Assert.Equal(1, await CountAsync(store.Id, "SELECT count(*) FROM orders"));
     }
+
+    private async Task<HttpStatusCode> ConnectAgainAsync(string token, string domain, string shopToken, string? apiSecret)
+    {
+        var result = await fixture.Host.Scenario(s =>
+        {
+            s.Post.Json(new { shopDomain = domain, accessToken = shopToken, apiSecret }).ToUrl("/api/v1/stores");
+            s.WithBearerToken(token);
+            s.StatusCodeShouldBe(200); // the account's store, updated
+        });
+        return (HttpStatusCode)result.Context.Response.StatusCode;
+    }
+
+    [Fact]
+    public async Task a_new_app_secret_counts_at_once_after_a_reconnect_and_the_old_one_no_longer()
+    {
+        var (_, token) = await fixture.RegisterAsync();
+        var (domain, shopToken) = fixture.NewShop();
+        var store = await fixture.ConnectStoreAsync(token, domain, shopToken, apiSecret: "first-app-secret");
+        // Signed with the store's own app's secret: accepted (and that secret is now in intake's memory).
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, domain, "customers/data_request", DataRequest(1, 1), secret: "first-app-secret"));
+
+        Assert.Equal(HttpStatusCode.OK, await ConnectAgainAsync(token, domain, shopToken, "second-app-secret"));
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, domain, "customers/data_request", DataRequest(2, 2), secret: "second-app-secret"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(fixture, domain, "customers/data_request", DataRequest(3, 3), secret: "first-app-secret"));
+        await WaitAppliedAsync(store.Id);
+        Assert.Equal(2, await CountAsync(store.Id, "SELECT count(*) FROM customer_data_requests"));
+    }
+
+    [Fact]
+    public async Task a_store_deleted_after_intake_remembered_it_keeps_nothing_and_connected_again_gets_its_deliveries()
+    {
+        var (_, token) = await fixture.RegisterAsync();
+        async Task<(string Domain, string ShopToken, StoreResponse Store)> RememberedStoreAsync()
+        {
+            var (domain, shopToken) = fixture.NewShop();
+            var store = await fixture.ConnectStoreAsync(token, domain, shopToken);
+            Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, domain, "customers/data_request", DataRequest(1, 1))); // intake now knows it
+            await fixture.WaitForSyncAsync(token, store.Id); // deleting a store while its sync writes can deadlock; not this test's subject
+            await fixture.Host.Scenario(s => { s.Delete.Url($"/api/v1/stores/{store.Id}"); s.WithBearerToken(token); s.StatusCodeShouldBe(204); });
+            return (domain, shopToken, store);
+        }
+
+        // Deleted: as for any shop no account connected, 200 and nothing kept.
+        var (gone, _, goneStore) = await RememberedStoreAsync();
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, gone, "customers/data_request", DataRequest(2, 2)));
+        Assert.Equal(0, await CountAsync(goneStore.Id, "SELECT count(*) FROM webhook_deliveries"));
+
+        // Connected again (a new store): its deliveries land there, whatever intake remembered of the old one.
+        var (back, shopToken, first) = await RememberedStoreAsync();
+        var second = await fixture.ConnectStoreAsync(token, back, shopToken);
+        Assert.NotEqual(first.Id, second.Id);
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, back, "customers/data_request", DataRequest(3, 3)));
+        await WaitAppliedAsync(second.Id);
+        Assert.Equal(1, await CountAsync(second.Id, "SELECT count(*) FROM customer_data_requests"));
+        Assert.Equal(0, await CountAsync(first.Id, "SELECT count(*) FROM webhook_deliveries"));
+    }
 }

@@ -14,7 +14,7 @@ internal static class WebhookSender
     public static byte[] Fixture(string name) => File.ReadAllBytes(Path.Combine(FixtureDir, name));
 
     public static async Task<HttpStatusCode> PostAsync(XenoFixture fixture, string shop, string topic, byte[] body,
-        string? eventId = null, string? webhookId = null)
+        string? eventId = null, string? webhookId = null, string secret = XenoFixture.WebhookSecret)
     {
         using var client = fixture.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/shopify") { Content = new ByteArrayContent(body) };
@@ -25,7 +25,7 @@ internal static class WebhookSender
         request.Headers.Add("X-Shopify-Webhook-Id", webhookId ?? Guid.NewGuid().ToString());
         request.Headers.Add("X-Shopify-Event-Id", eventId ?? Guid.NewGuid().ToString());
         request.Headers.Add("X-Shopify-Triggered-At", DateTimeOffset.UtcNow.ToString("O"));
-        request.Headers.Add("X-Shopify-Hmac-Sha256", Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(XenoFixture.WebhookSecret), body)));
+        request.Headers.Add("X-Shopify-Hmac-Sha256", Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body)));
         return (await client.SendAsync(request)).StatusCode;
     }
 
