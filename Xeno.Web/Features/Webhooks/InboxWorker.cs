@@ -18,7 +18,11 @@ namespace Xeno.Web.Features.Webhooks;
 /// nothing: its deliveries stay pending, and its store's mark stays for the next worker.
 /// </summary>
 /// <remarks>Loops wake at once on intake's NOTIFY and otherwise look every <see cref="WebhookOptions.PollInterval"/>.
-/// On shutdown a batch under way finishes; past the host's shutdown timeout it is abandoned and rolls back.</remarks>
+/// On shutdown a batch under way finishes; past the host's shutdown timeout it is abandoned and rolls back.
+/// REVIEW: attempts are counted in the batch's own transaction, so a batch that fails outside the savepoints rolls its
+/// counts back, and its deliveries are tried again and again without ever being marked failed: after an exception at
+/// the back of the line (<see cref="SendToBackAsync"/>), after a crash of the process first in line again. A count
+/// kept apart would need a write outside the batch before each try.</remarks>
 public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFactory scopes, IOptions<WebhookOptions> options,
     TimeProvider clock, ILogger<InboxWorker> logger) : BackgroundService
 {

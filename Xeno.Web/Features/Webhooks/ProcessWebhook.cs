@@ -35,6 +35,8 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
         if (delivery.Topic == "shop/redact")
         {
             // Everything of the shop goes, this delivery with it (the tenant tables cascade from the store).
+            // REVIEW: API.md deletes a store only when it was uninstalled at least 48 h earlier, and ignores a body whose
+            // shop differs from X-Shopify-Shop-Domain; neither is checked here (nor was before the inbox became the queue).
             await db.Stores.Where(s => s.Id == delivery.TenantId).ExecuteDeleteAsync(ct);
             logger.LogInformation("Store {StoreId} erased on shop/redact", delivery.TenantId);
             return Result.StoreErased;
@@ -156,6 +158,8 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
         var stuckBefore = now.AddMinutes(-1);
         var keepUntil = now.AddDays(-7);
         var marked = 0;
+        // REVIEW: one statement per store each minute (row-level security shows a role one store at a time); with many
+        // thousands of stores, keep due retries in a table without a tenant, as webhook_pending is, instead.
         foreach (var storeId in storeIds)
         {
             await using var scope = scopes.CreateAsyncScope();
