@@ -30,10 +30,10 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
     public const int MaxAttempts = 10;
 
     private TaskCompletionSource _wake = NewSignal();
+    private readonly CancellationTokenSource _abort = new();
 
     /// <summary>The app role's connection, named so that <c>pg_stat_activity</c> tells the workers' transactions apart.</summary>
     private string ConnectionString => field ??= new NpgsqlConnectionStringBuilder(connections.App) { ApplicationName = "xeno-webhook-worker" }.ConnectionString;
-    private readonly CancellationTokenSource _abort = new();
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -118,7 +118,8 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>One store's batch, in one transaction. False when there was nothing for this worker to apply.</summary>
+    /// <summary>One store's batch, in one transaction. True when the loop should go on at once: it applied something, or
+    /// more is due.</summary>
     public async Task<bool> ProcessNextBatchAsync(CancellationToken ct)
     {
         Guid? claimed = null;

@@ -48,7 +48,8 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
     }
 
     /// <summary>The Hangfire job that processed one delivery before the inbox became the queue. Jobs queued by an older
-    /// version still arrive for a while after an upgrade: the delivery is in the inbox, so there is nothing to do.
+    /// version still arrive for a while after an upgrade, with nothing left to do: their delivery is in the inbox, and the
+    /// workers apply it (the sweeper marks its store if nothing else has).
     /// REVIEW: remove once no deployment can still hold such jobs.</summary>
     [Queue("webhooks")]
     public Task RunAsync(Guid storeId, Guid deliveryId, CancellationToken ct) => Task.CompletedTask;

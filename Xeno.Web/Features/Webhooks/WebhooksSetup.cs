@@ -8,7 +8,9 @@ public sealed class WebhookOptions
     /// <summary>Worker loops per worker process; each applies one store's batch at a time.</summary>
     public int Workers { get; set; } = 2;
 
-    /// <summary>Deliveries a worker claims and applies in one transaction.</summary>
+    /// <summary>Deliveries a worker claims and applies in one transaction. Each one's savepoint is a subtransaction, and
+    /// PostgreSQL tracks only 64 of them per transaction in shared memory before every other session's snapshots slow
+    /// down: keep this below that.</summary>
     public int BatchSize { get; set; } = 50;
 
     /// <summary>How often an idle worker looks for work without being woken by a notification.</summary>
