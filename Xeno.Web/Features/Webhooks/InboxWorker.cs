@@ -33,7 +33,9 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
     private readonly CancellationTokenSource _abort = new();
 
     /// <summary>The app role's connection, named so that <c>pg_stat_activity</c> tells the workers' transactions apart.</summary>
-    private string ConnectionString => field ??= new NpgsqlConnectionStringBuilder(connections.App) { ApplicationName = "xeno-webhook-worker" }.ConnectionString;
+    private string ConnectionString => field ??= connections.App is { Length: > 0 } app
+        ? new NpgsqlConnectionStringBuilder(app) { ApplicationName = "xeno-webhook-worker" }.ConnectionString
+        : throw new InvalidOperationException("The app role's connection is not known before the database is prepared.");
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -28,7 +28,9 @@ public sealed class WebhookInbox(DatabaseConnections connections, IOptions<Webho
     private sealed record Item(WebhookDelivery Delivery, TaskCompletionSource<Outcome> Done);
 
     /// <summary>The app role's connection, named so that <c>pg_stat_activity</c> tells intake's transactions apart.</summary>
-    private string ConnectionString => field ??= new NpgsqlConnectionStringBuilder(connections.App) { ApplicationName = "xeno-webhook-intake" }.ConnectionString;
+    private string ConnectionString => field ??= connections.App is { Length: > 0 } app
+        ? new NpgsqlConnectionStringBuilder(app) { ApplicationName = "xeno-webhook-intake" }.ConnectionString
+        : throw new InvalidOperationException("The app role's connection is not known before the database is prepared.");
 
     // Bounded: when PostgreSQL falls behind, requests wait here (and Shopify's own timeout applies) instead of piling up in memory.
     private readonly Channel<Item> _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(10_000)
