@@ -218,14 +218,15 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
         return (connection, transaction);
     }
 
-    /// <summary>The backend of <paramref name="applicationName"/> now waiting for a lock, if any.</summary>
-    private async Task<int?> WaitingBackendAsync(string applicationName)
+    /// <summary>The backend of <paramref name="applicationName"/> now waiting for a lock that <paramref name="holder"/> holds, if any.</summary>
+    private async Task<int?> WaitingBackendAsync(string applicationName, NpgsqlConnection holder)
     {
         await using var connection = new NpgsqlConnection(fixture.AppConnectionString);
         await connection.OpenAsync();
         await using var find = new NpgsqlCommand(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = @app AND wait_event_type = 'Lock' LIMIT 1", connection);
+            "SELECT pid FROM pg_stat_activity WHERE application_name = @app AND @holder = ANY(pg_blocking_pids(pid)) LIMIT 1", connection);
         find.Parameters.AddWithValue("app", applicationName);
+        find.Parameters.AddWithValue("holder", holder.ProcessID);
         return await find.ExecuteScalarAsync() as int?;
     }
 
@@ -252,7 +253,7 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
 
             // A worker has applied the batch and waits to move the store's data version: killed there, with everything done but the commit.
             int? worker = null;
-            await WaitUntilAsync(async () => (worker = await WaitingBackendAsync("xeno-webhook-worker")) is not null, "a worker inside the batch");
+            await WaitUntilAsync(async () => (worker = await WaitingBackendAsync("xeno-webhook-worker", holder)) is not null, "a worker inside the batch");
             await KillAsync(worker!.Value);
 
             Assert.Equal(3, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND attempts = 0"));
@@ -277,7 +278,7 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
         await using (holder)
         {
             post = PostAsync(fixture, store.ShopDomain, "orders/create", Order(7_400_000_000_001, 9m));
-            await WaitUntilAsync(async () => await WaitingBackendAsync("xeno-webhook-intake") is not null, "intake's insert");
+            await WaitUntilAsync(async () => await WaitingBackendAsync("xeno-webhook-intake", holder) is not null, "intake's insert");
 
             // The insert is written but not committed: no answer yet, and nothing to see.
             Assert.False(post.IsCompleted);
@@ -304,7 +305,7 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
             // Intake's transaction dies before it commits (each time it is tried).
             while (!post.IsCompleted)
             {
-                if (await WaitingBackendAsync("xeno-webhook-intake") is { } pid) await KillAsync(pid);
+                if (await WaitingBackendAsync("xeno-webhook-intake", holder) is { } pid) await KillAsync(pid);
                 await Task.WhenAny(post, Task.Delay(50));
             }
             Assert.Equal(HttpStatusCode.ServiceUnavailable, await post);
