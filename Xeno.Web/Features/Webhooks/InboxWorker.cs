@@ -163,6 +163,14 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         foreach (var delivery in deliveries)
         {
             await transaction.SaveAsync("delivery", ct);
+            if (delivery.Topic == "customers/redact")
+            {
+                // It empties the bodies of other deliveries, and a repeat of one of those arriving now would wait for this
+                // transaction while holding the store's intake lock, which this worker takes before it commits: so that
+                // lock first (see FinishBatchAsync). Intake of this store then waits for this batch; redacts are rare.
+                await using var hold = new NpgsqlBatch(connection, transaction) { BatchCommands = { HoldIntakeCommand(storeId) } };
+                await hold.ExecuteNonQueryAsync(ct);
+            }
             ProcessWebhook.Result result;
             try
             {
@@ -189,8 +197,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         }
 
         if (applied.Count > 0) await writer.FinishAsync(ct);
-        await RecordOutcomesAsync(connection, transaction, storeId, deliveries, failed, now, ct);
-        var more = await ReleaseStoreAsync(connection, transaction, storeId, now, ct);
+        var more = await FinishBatchAsync(connection, transaction, storeId, deliveries, failed, now, ct);
         await transaction.CommitAsync(ct);
         // More is due (intake does not wake anyone for a store that is already marked): on, without waiting.
         return deliveries.Count > 0 || more;
@@ -240,57 +247,55 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         return deliveries;
     }
 
-    /// <summary>One statement for the batch: applied deliveries are processed, failed ones get their error and next try.</summary>
-    private static async Task RecordOutcomesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid storeId,
+    /// <summary>
+    /// Records the batch's outcomes and drops the store's mark when nothing is due any more, else sends the store to the
+    /// back of the line and says that more is due.
+    /// </summary>
+    /// <remarks>
+    /// Intake marks a store with <c>ON CONFLICT DO NOTHING</c>, which does not wait for this worker's lock on the mark;
+    /// so a delivery intake is committing right now may count on a mark this worker is about to drop. Intake holds a
+    /// shared advisory lock on the store for its transaction: taking it exclusively here waits for those transactions to
+    /// commit, and the check that follows (a new snapshot) sees their deliveries. Intake transactions that start later
+    /// wait for this commit, and then find no mark and write their own (and NOTIFY). The lock comes before the batch's
+    /// deliveries are updated: a repeat of one of them arriving meanwhile waits, in intake's insert, for the transaction
+    /// that updated it, and intake must not be holding the lock this worker waits for when it does.
+    /// </remarks>
+    private static async Task<bool> FinishBatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid storeId,
         List<WebhookDelivery> deliveries, List<(WebhookDelivery Delivery, Exception Error)> failed, DateTimeOffset now, CancellationToken ct)
     {
-        if (deliveries.Count == 0) return;
-        var errors = failed.ToDictionary(f => f.Delivery.Id, f => $"{f.Error.GetType().Name}: {f.Error.Message}");
-        await using var record = new NpgsqlCommand("""
-            UPDATE webhook_deliveries d
-            SET status = u.status, attempts = u.attempts, processed_at = u.processed_at, last_error = u.last_error,
-                next_attempt_at = u.next_attempt_at
-            FROM unnest(@id, @status, @attempts, @processed, @error, @next) AS u(id, status, attempts, processed_at, last_error, next_attempt_at)
-            WHERE d.tenant_id = @tenant AND d.id = u.id
-            """, connection, transaction);
-        record.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
-        record.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = deliveries.Select(d => d.Id).ToArray() });
-        record.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Array | NpgsqlDbType.Text)
-        {
-            Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? "failed" : "processed").ToArray(),
-        });
-        record.Parameters.Add(new NpgsqlParameter("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = deliveries.Select(d => d.Attempts + 1).ToArray() });
-        record.Parameters.Add(new NpgsqlParameter("processed", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
-        {
-            Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? (DateTimeOffset?)null : now.ToUniversalTime()).ToArray(),
-        });
-        record.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Array | NpgsqlDbType.Text)
-        {
-            Value = deliveries.Select(d => errors.GetValueOrDefault(d.Id)).ToArray(),
-        });
-        record.Parameters.Add(new NpgsqlParameter("next", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
-        {
-            Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? NextAttempt(d.Attempts + 1, now)?.ToUniversalTime() : null).ToArray(),
-        });
-        await record.ExecuteNonQueryAsync(ct);
-    }
-
-    /// <summary>
-    /// Drops the store's mark when nothing is due any more, else sends the store to the back of the line and says that
-    /// more is due. Intake marks a store with <c>ON CONFLICT DO NOTHING</c>, which does not wait for this worker's lock on
-    /// the mark; so a delivery intake is committing right now may count on a mark this worker is about to drop. Intake
-    /// holds a shared advisory lock on the store for its transaction: taking it exclusively here waits for those
-    /// transactions to commit, and the check that follows (a new snapshot) sees their deliveries. Intake transactions
-    /// that start later wait for this commit, and then find no mark and write their own (and NOTIFY).
-    /// </summary>
-    private static async Task<bool> ReleaseStoreAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid storeId,
-        DateTimeOffset now, CancellationToken ct)
-    {
         await using var batch = new NpgsqlBatch(connection, transaction);
-        var wait = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(@space, hashtext(@tenant::text))");
-        wait.Parameters.Add(new NpgsqlParameter("space", NpgsqlDbType.Integer) { Value = WebhooksSetup.AdvisoryLockSpace });
-        wait.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
-        batch.BatchCommands.Add(wait);
+        batch.BatchCommands.Add(HoldIntakeCommand(storeId));
+        if (deliveries.Count > 0)
+        {
+            var errors = failed.ToDictionary(f => f.Delivery.Id, f => $"{f.Error.GetType().Name}: {f.Error.Message}");
+            var record = new NpgsqlBatchCommand("""
+                UPDATE webhook_deliveries d
+                SET status = u.status, attempts = u.attempts, processed_at = u.processed_at, last_error = u.last_error,
+                    next_attempt_at = u.next_attempt_at
+                FROM unnest(@id, @status, @attempts, @processed, @error, @next) AS u(id, status, attempts, processed_at, last_error, next_attempt_at)
+                WHERE d.tenant_id = @tenant AND d.id = u.id
+                """);
+            record.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+            record.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = deliveries.Select(d => d.Id).ToArray() });
+            record.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Array | NpgsqlDbType.Text)
+            {
+                Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? "failed" : "processed").ToArray(),
+            });
+            record.Parameters.Add(new NpgsqlParameter("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = deliveries.Select(d => d.Attempts + 1).ToArray() });
+            record.Parameters.Add(new NpgsqlParameter("processed", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
+            {
+                Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? (DateTimeOffset?)null : now.ToUniversalTime()).ToArray(),
+            });
+            record.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Array | NpgsqlDbType.Text)
+            {
+                Value = deliveries.Select(d => errors.GetValueOrDefault(d.Id)).ToArray(),
+            });
+            record.Parameters.Add(new NpgsqlParameter("next", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
+            {
+                Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? NextAttempt(d.Attempts + 1, now)?.ToUniversalTime() : null).ToArray(),
+            });
+            batch.BatchCommands.Add(record);
+        }
         var drop = new NpgsqlBatchCommand("""
             DELETE FROM webhook_pending
             WHERE store_id = @tenant AND NOT EXISTS (
@@ -305,6 +310,16 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         batch.BatchCommands.Add(requeue);
         await batch.ExecuteNonQueryAsync(ct);
         return requeue.RecordsAffected > 0;
+    }
+
+    /// <summary>The store's advisory lock, exclusively: waits for intake transactions of the store in flight, and holds
+    /// new ones until this transaction ends.</summary>
+    private static NpgsqlBatchCommand HoldIntakeCommand(Guid storeId)
+    {
+        var hold = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(@space, hashtext(@tenant::text))");
+        hold.Parameters.Add(new NpgsqlParameter("space", NpgsqlDbType.Integer) { Value = WebhooksSetup.AdvisoryLockSpace });
+        hold.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+        return hold;
     }
 
     private async Task SendToBackAsync(Guid storeId)
