@@ -1,5 +1,6 @@
 using Xeno.Web.Features.Demo;
 using Xeno.Web.Features.Sync;
+using Xeno.Web.Features.Webhooks;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Jobs;
@@ -11,6 +12,7 @@ builder.AddXenoDatabase();
 builder.AddXenoAuth();
 builder.AddXenoShopify();
 builder.AddXenoJobs();
+builder.AddXenoWebhooks();
 builder.AddXenoWeb();
 builder.AddXenoDemo();
 builder.AddXenoTelemetry();

@@ -1,27 +1,25 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Hangfire;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Shopify;
-using Xeno.Web.Infrastructure.Tenancy;
 
 namespace Xeno.Web.Features.Webhooks;
 
 /// <summary>
-/// <c>POST /webhooks/shopify</c>: verify, store, answer. The HMAC is checked over the raw bytes in
-/// constant time, the delivery is written to the inbox (a repeat of its event or webhook id is refused
-/// by the database), and processing is queued. Shopify gets its 200 within milliseconds; the work
-/// happens on the <c>webhooks</c> queue.
+/// <c>POST /webhooks/shopify</c>: verify, store, answer. The HMAC is checked over the raw bytes in constant time with
+/// the secret of the shop's store (kept in memory for a few seconds, <see cref="WebhookShops"/>), and the delivery is
+/// handed to the inbox (<see cref="WebhookInbox"/>), which commits it together with whatever else arrived meanwhile.
+/// The 200 comes after that commit: a delivery answered 200 is stored, and its store is marked for the workers.
 /// </summary>
 public static class ReceiveWebhook
 {
     public const int MaxBodyBytes = 5 * 1024 * 1024;
 
-    public static async Task<IResult> HandleAsync(HttpContext http, XenoDb db, TenantContext tenant, IBackgroundJobClient jobs,
-        ShopifyCredentials credentials, IOptions<ShopifyOptions> options, TimeProvider clock, ILogger<WebhookDelivery> logger, CancellationToken ct)
+    public static async Task<IResult> HandleAsync(HttpContext http, WebhookShops shops, WebhookInbox inbox,
+        IOptions<ShopifyOptions> options, TimeProvider clock, ILogger<WebhookDelivery> logger, CancellationToken ct)
     {
         var request = http.Request;
         if (request.ContentLength > MaxBodyBytes) return TooLarge();
@@ -31,49 +29,68 @@ public static class ReceiveWebhook
         // The shop first: the key is the secret of the app that subscribed, which is the store's own app when it was
         // connected with one, and Xeno's app otherwise.
         var knownDomain = ShopDomain.TryNormalize(request.Headers["X-Shopify-Shop-Domain"], out var shopDomain);
-        var storeId = knownDomain
-            ? await db.Stores.Where(s => s.ShopDomain == shopDomain).Select(s => (Guid?)s.Id).FirstOrDefaultAsync(ct)
-            : null;
-        string? storeSecret = null;
-        if (storeId is { } id)
+        var signature = request.Headers["X-Shopify-Hmac-Sha256"].ToString();
+        var (shop, cached) = knownDomain ? await shops.FindAsync(shopDomain) : (null, false);
+        var authentic = IsAuthentic(body, signature, options.Value, shop?.Secret, clock.GetUtcNow());
+        if (!authentic && cached)
         {
-            tenant.Set(id);
-            storeSecret = await credentials.WebhookSecretAsync(db, ct);
+            // The secret in memory may be older than a reconnect that changed it: once more, read afresh.
+            shop = await shops.ReloadAsync(shopDomain);
+            authentic = IsAuthentic(body, signature, options.Value, shop?.Secret, clock.GetUtcNow());
         }
-
-        if (!IsAuthentic(body, request.Headers["X-Shopify-Hmac-Sha256"].ToString(), options.Value, storeSecret, clock.GetUtcNow()))
+        if (!authentic)
             return TypedResults.Problem(title: "The webhook's HMAC is missing or wrong.", statusCode: StatusCodes.Status401Unauthorized);
-        try { using var _ = JsonDocument.Parse(body); }
-        catch (JsonException) { return TypedResults.Problem(title: "The webhook body is not JSON.", statusCode: StatusCodes.Status400BadRequest); }
+        if (!IsJson(body))
+            return TypedResults.Problem(title: "The webhook body is not JSON.", statusCode: StatusCodes.Status400BadRequest);
 
         var topic = request.Headers["X-Shopify-Topic"].ToString().Trim().ToLowerInvariant();
         if (topic.Length is 0 or > 100)
             return TypedResults.Problem(title: "X-Shopify-Topic is missing.", statusCode: StatusCodes.Status400BadRequest);
         if (!knownDomain)
             return TypedResults.Problem(title: "X-Shopify-Shop-Domain is missing or not a myshopify.com domain.", statusCode: StatusCodes.Status400BadRequest);
-        if (storeId is null) return TypedResults.Ok(); // a shop no account connected: nothing of it is kept
+        if (shop is null) return TypedResults.Ok(); // a shop no account connected: nothing of it is kept
 
         var delivery = new WebhookDelivery
         {
-            Id = Guid.CreateVersion7(), TenantId = storeId.Value, Topic = topic, ShopDomain = shopDomain,
+            Id = Guid.CreateVersion7(), TenantId = shop.StoreId, Topic = topic, ShopDomain = shopDomain,
             EventId = Header(request, "X-Shopify-Event-Id"), WebhookId = Header(request, "X-Shopify-Webhook-Id"),
             TriggeredAt = DateTimeOffset.TryParse(Header(request, "X-Shopify-Triggered-At"), out var t) ? t.ToUniversalTime() : null,
             ApiVersion = Header(request, "X-Shopify-API-Version"), Body = Encoding.UTF8.GetString(body),
             ReceivedAt = clock.GetUtcNow(), Status = WebhookTopics.IsHandled(topic) ? "pending" : "ignored",
         };
-        // ON CONFLICT DO NOTHING covers both unique indexes: ten copies at once store one row.
-        var stored = await db.Database.ExecuteSqlInterpolatedAsync($"""
-            INSERT INTO webhook_deliveries (id, tenant_id, topic, shop_domain, event_id, webhook_id, triggered_at, api_version, body, received_at, status, attempts)
-            VALUES ({delivery.Id}, {delivery.TenantId}, {delivery.Topic}, {delivery.ShopDomain}, {delivery.EventId}, {delivery.WebhookId},
-                    {delivery.TriggeredAt}, {delivery.ApiVersion}, {delivery.Body}, {delivery.ReceivedAt}, {delivery.Status}, 0)
-            ON CONFLICT DO NOTHING
-            """, ct);
-        if (stored == 0 || delivery.Status == "ignored") return TypedResults.Ok();
-
-        // If queueing fails the delivery is still stored; the sweeper queues it again (ProcessWebhook.SweepAsync).
-        try { jobs.Enqueue<ProcessWebhook>(job => job.RunAsync(storeId.Value, delivery.Id, CancellationToken.None)); }
-        catch (Exception e) { logger.LogWarning(e, "Webhook {DeliveryId} stored but not queued; the sweeper will queue it", delivery.Id); }
+        try
+        {
+            if (await inbox.StoreAsync(delivery, ct) == WebhookInbox.Outcome.StoreGone)
+            {
+                // The store was deleted since it was looked up. If the shop was connected again meanwhile, its new store
+                // takes the delivery, provided its secret signed it; otherwise, as for any unknown shop, nothing is kept.
+                shops.Forget(shopDomain);
+                var (current, _) = await shops.FindAsync(shopDomain);
+                if (current is null || current.StoreId == shop.StoreId
+                    || !IsAuthentic(body, signature, options.Value, current.Secret, clock.GetUtcNow()))
+                    return TypedResults.Ok();
+                delivery.TenantId = current.StoreId;
+                await inbox.StoreAsync(delivery, ct);
+            }
+        }
+        catch (InboxUnavailableException e)
+        {
+            logger.LogWarning(e, "Webhook {Topic} for {Shop} not stored; answered 503 for Shopify to retry", topic, shopDomain);
+            return TypedResults.Problem(title: "The webhook could not be stored; send it again.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
         return TypedResults.Ok();
+    }
+
+    /// <summary>One complete JSON value, checked without building a document (the body is stored as received).</summary>
+    private static bool IsJson(byte[] body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body, isFinalBlock: true, state: default);
+            while (reader.Read()) { }
+            return true;
+        }
+        catch (JsonException) { return false; }
     }
 
     /// <summary>base64(HMAC-SHA256(raw body, secret)), compared in constant time. The secret is the store's own app's
@@ -102,13 +119,30 @@ public static class ReceiveWebhook
     /// <summary>The raw bytes, at most <see cref="MaxBodyBytes"/> (null past that, whatever Content-Length said).</summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken ct)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        if (request.ContentLength is { } length)
         {
-            if (buffer.Length + read > MaxBodyBytes) return null;
-            buffer.Write(chunk, 0, read);
+            // Shopify says how long its body is (checked against the cap already): read it into exactly that many bytes.
+            // The server ends the body there; a body that stops short comes back short, and fails the HMAC.
+            var body = new byte[length];
+            var filled = 0;
+            int read;
+            while (filled < body.Length && (read = await request.Body.ReadAsync(body.AsMemory(filled), ct)) > 0) filled += read;
+            return filled == body.Length ? body : body[..filled];
+        }
+        using var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+            {
+                if (buffer.Length + read > MaxBodyBytes) return null;
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
         return buffer.ToArray();
     }

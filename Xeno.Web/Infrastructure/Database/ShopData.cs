@@ -163,8 +163,9 @@ public sealed class SyncBulkFile : ITenantOwned
 }
 
 /// <summary>A webhook delivery as Shopify sent it, stored before it is processed: the inbox that
-/// makes intake durable and processing retryable. Duplicates are refused by unique indexes on the
-/// event id and the webhook id.</summary>
+/// makes intake durable and processing retryable, and the queue workers claim from (status
+/// <c>pending</c>, or <c>failed</c> with a <see cref="NextAttemptAt"/> that has come). Duplicates are
+/// refused by unique indexes on the event id and the webhook id.</summary>
 public sealed class WebhookDelivery : ITenantOwned
 {
     public Guid TenantId { get; set; }
@@ -182,6 +183,8 @@ public sealed class WebhookDelivery : ITenantOwned
     public int Attempts { get; set; }
     public DateTimeOffset? ProcessedAt { get; set; }
     public string? LastError { get; set; }
+    /// <summary>When a failed delivery is tried again; null once it has used all its attempts.</summary>
+    public DateTimeOffset? NextAttemptAt { get; set; }
 }
 
 /// <summary>A customer's request for their data (customers/data_request), for the merchant to answer.</summary>

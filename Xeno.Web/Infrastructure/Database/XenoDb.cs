@@ -148,6 +148,9 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
             e.HasIndex(x => new { x.TenantId, x.EventId }).IsUnique().HasFilter("event_id IS NOT NULL");
             e.HasIndex(x => new { x.TenantId, x.WebhookId }).IsUnique().HasFilter("webhook_id IS NOT NULL");
             e.HasIndex(x => new { x.TenantId, x.Status, x.ReceivedAt });
+            // The queue: what a worker may claim, oldest first, without walking the applied deliveries of the week.
+            e.HasIndex(x => new { x.TenantId, x.ReceivedAt, x.Id }).HasFilter("status IN ('pending', 'failed')")
+                .HasDatabaseName("ix_webhook_deliveries_open");
         });
         model.Entity<CustomerDataRequest>(e =>
         {

@@ -929,6 +929,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("text")
                         .HasColumnName("last_error");
 
+                    b.Property<DateTimeOffset?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
                     b.Property<DateTimeOffset?>("ProcessedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("processed_at");
@@ -976,6 +980,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .IsUnique()
                         .HasDatabaseName("ix_webhook_deliveries_tenant_id_webhook_id")
                         .HasFilter("webhook_id IS NOT NULL");
+
+                    b.HasIndex("TenantId", "ReceivedAt", "Id")
+                        .HasDatabaseName("ix_webhook_deliveries_open")
+                        .HasFilter("status IN ('pending', 'failed')");
 
                     b.HasIndex("TenantId", "Status", "ReceivedAt")
                         .HasDatabaseName("ix_webhook_deliveries_tenant_id_status_received_at");

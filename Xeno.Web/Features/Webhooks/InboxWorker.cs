@@ -1,0 +1,351 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using Xeno.Web.Infrastructure.Database;
+using Xeno.Web.Infrastructure.Ingestion;
+using Xeno.Web.Infrastructure.Tenancy;
+
+namespace Xeno.Web.Features.Webhooks;
+
+/// <summary>
+/// Applies stored deliveries: the inbox is the queue. A worker loop takes one store that has work (its row in
+/// <c>webhook_pending</c>, <c>FOR UPDATE SKIP LOCKED</c>, so one worker per store at a time), sets that store as the
+/// tenant, claims its due deliveries oldest first (<c>FOR UPDATE SKIP LOCKED</c>) and applies them in one transaction,
+/// each in its own savepoint: one that throws is rolled back alone and marked failed, to be tried again later. The
+/// store's data version moves once (<see cref="ShopDataWriter.FinishAsync"/>), the deliveries' outcomes are written, the
+/// store's mark is dropped if nothing more is due, and the whole commits together. A worker killed midway commits
+/// nothing: its deliveries stay pending, and its store's mark stays for the next worker.
+/// </summary>
+/// <remarks>Loops wake at once on intake's NOTIFY and otherwise look every <see cref="WebhookOptions.PollInterval"/>.
+/// On shutdown a batch under way finishes; past the host's shutdown timeout it is abandoned and rolls back.
+/// REVIEW: attempts are counted in the batch's own transaction, so a batch that fails outside the savepoints rolls its
+/// counts back, and its deliveries are tried again and again without ever being marked failed: after an exception at
+/// the back of the line (<see cref="SendToBackAsync"/>), after a crash of the process first in line again. A count
+/// kept apart would need a write outside the batch before each try.</remarks>
+public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFactory scopes, IOptions<WebhookOptions> options,
+    TimeProvider clock, ILogger<InboxWorker> logger) : BackgroundService
+{
+    /// <summary>Tries a delivery gets; after the last one it stays failed, on the store's settings page.</summary>
+    public const int MaxAttempts = 10;
+
+    private TaskCompletionSource _wake = NewSignal();
+    private readonly CancellationTokenSource _abort = new();
+
+    /// <summary>The app role's connection, named so that <c>pg_stat_activity</c> tells the workers' transactions apart.</summary>
+    private string ConnectionString => field ??= connections.App is { Length: > 0 } app
+        ? new NpgsqlConnectionStringBuilder(app) { ApplicationName = "xeno-webhook-worker" }.ConnectionString
+        : throw new InvalidOperationException("The app role's connection is not known before the database is prepared.");
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var loops = Enumerable.Range(0, Math.Max(1, options.Value.Workers))
+            .Select(_ => Task.Run(() => WorkLoopAsync(stoppingToken), CancellationToken.None));
+        return Task.WhenAll(loops.Append(Task.Run(() => ListenAsync(stoppingToken), CancellationToken.None)));
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await using var _ = cancellationToken.Register(_abort.Cancel);
+        await base.StopAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _abort.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>When a failed delivery is tried again: 15 s after the first failure, doubling up to an hour (about two
+    /// hours over all the tries); null after the last try.</summary>
+    public static DateTimeOffset? NextAttempt(int attempts, DateTimeOffset now) =>
+        attempts >= MaxAttempts ? null : now + TimeSpan.FromSeconds(Math.Min(15 * Math.Pow(2, attempts - 1), 3600));
+
+    private async Task WorkLoopAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            // Taken before looking, so that a notification arriving while this loop looks is not lost.
+            var signal = Volatile.Read(ref _wake).Task;
+            bool worked;
+            try
+            {
+                worked = await ProcessNextBatchAsync(_abort.Token);
+            }
+            catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The transaction rolled back: the deliveries are still pending and the store still marked.
+                logger.LogError(e, "A webhook batch failed and was rolled back; its deliveries stay pending");
+                worked = false;
+                signal = Task.Delay(options.Value.PollInterval, CancellationToken.None); // not at once again
+            }
+            if (!worked) await Task.WhenAny(signal, Task.Delay(options.Value.PollInterval, stoppingToken));
+        }
+    }
+
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        // Keepalive: a connection that died silently would otherwise leave the workers on polling alone.
+        var listener = new NpgsqlConnectionStringBuilder(ConnectionString) { KeepAlive = 30 }.ConnectionString;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(listener);
+                await connection.OpenAsync(stoppingToken);
+                connection.Notification += (_, _) => Wake();
+                await using (var listen = new NpgsqlCommand($"LISTEN {WebhooksSetup.Channel}", connection))
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                Wake(); // whatever was notified while nobody listened
+                while (true) await connection.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Listening for new webhooks failed; the workers poll until it is back");
+                try { await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    private void Wake() => Interlocked.Exchange(ref _wake, NewSignal()).TrySetResult();
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>One store's batch, in one transaction. True when the loop should go on at once: it applied something, or
+    /// more is due.</summary>
+    public async Task<bool> ProcessNextBatchAsync(CancellationToken ct)
+    {
+        Guid? claimed = null;
+        try
+        {
+            return await ProcessBatchAsync(storeId => claimed = storeId, ct);
+        }
+        catch (Exception) when (claimed is { } storeId && !ct.IsCancellationRequested)
+        {
+            // Rolled back, so the store keeps its place at the head of the line; a store whose batch fails each time
+            // would hold every worker. Sent to the back, it is tried again after the others.
+            await SendToBackAsync(storeId);
+            throw;
+        }
+    }
+
+    private async Task<bool> ProcessBatchAsync(Action<Guid> claimed, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (await ClaimStoreAsync(connection, transaction, ct) is not { } storeId) return false;
+        claimed(storeId);
+
+        var now = clock.GetUtcNow();
+        var deliveries = await ClaimDeliveriesAsync(connection, transaction, storeId, now, ct);
+
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().Set(storeId);
+        var db = scope.ServiceProvider.GetRequiredService<XenoDb>();
+        db.Database.SetDbConnection(connection);
+        await db.Database.UseTransactionAsync(transaction, ct);
+        // The savepoints are this worker's, one per delivery; EF's own, around each SaveChanges, would only add more.
+        db.Database.AutoSavepointsEnabled = false;
+        var writer = new ShopDataWriter(connection, transaction, storeId);
+
+        var applied = new List<Guid>();
+        var failed = new List<(WebhookDelivery Delivery, Exception Error)>();
+        foreach (var delivery in deliveries)
+        {
+            await transaction.SaveAsync("delivery", ct);
+            if (delivery.Topic == "customers/redact")
+            {
+                // It empties the bodies of other deliveries, and a repeat of one of those arriving now would wait for this
+                // transaction while holding the store's intake lock, which this worker takes before it commits: so that
+                // lock first (see FinishBatchAsync). Intake of this store then waits for this batch; redacts are rare.
+                await using var hold = new NpgsqlBatch(connection, transaction) { BatchCommands = { HoldIntakeCommand(storeId) } };
+                await hold.ExecuteNonQueryAsync(ct);
+            }
+            ProcessWebhook.Result result;
+            try
+            {
+                result = await ProcessWebhook.ApplyAsync(db, writer, delivery, applied, now, logger, ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                // This delivery's writes go; the batch's others stay. A broken connection throws here again and ends the batch.
+                await transaction.RollbackAsync("delivery", ct);
+                db.ChangeTracker.Clear();
+                failed.Add((delivery, e));
+                logger.LogWarning(e, "Webhook {DeliveryId} ({Topic}) failed on try {Attempt}", delivery.Id, delivery.Topic, delivery.Attempts + 1);
+                continue;
+            }
+            await transaction.ReleaseAsync("delivery", ct);
+            if (result == ProcessWebhook.Result.StoreErased)
+            {
+                // The store and everything of it is gone, the rest of this batch included.
+                await ExecuteAsync(connection, transaction, "DELETE FROM webhook_pending WHERE store_id = @tenant", storeId, ct);
+                await transaction.CommitAsync(ct);
+                return true;
+            }
+            applied.Add(delivery.Id);
+        }
+
+        if (applied.Count > 0) await writer.FinishAsync(ct);
+        var more = await FinishBatchAsync(connection, transaction, storeId, deliveries, failed, now, ct);
+        await transaction.CommitAsync(ct);
+        // More is due (intake does not wake anyone for a store that is already marked): on, without waiting.
+        return deliveries.Count > 0 || more;
+    }
+
+    /// <summary>The store waiting longest that no other worker holds.</summary>
+    private static async Task<Guid?> ClaimStoreAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)
+    {
+        await using var claim = new NpgsqlCommand(
+            "SELECT store_id FROM webhook_pending ORDER BY updated_at LIMIT 1 FOR UPDATE SKIP LOCKED", connection, transaction);
+        return await claim.ExecuteScalarAsync(ct) as Guid?;
+    }
+
+    private async Task<List<WebhookDelivery>> ClaimDeliveriesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Guid storeId, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var tenant = new NpgsqlBatchCommand("SELECT set_config('app.tenant_id', @tenant::text, true)");
+        tenant.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+        batch.BatchCommands.Add(tenant);
+        var claim = new NpgsqlBatchCommand("""
+            SELECT id, topic, shop_domain, body, triggered_at, received_at, attempts
+            FROM webhook_deliveries
+            WHERE tenant_id = @tenant AND status IN ('pending', 'failed') AND (status = 'pending' OR next_attempt_at <= @now)
+            ORDER BY received_at, id
+            LIMIT @limit
+            FOR UPDATE SKIP LOCKED
+            """);
+        claim.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+        claim.Parameters.Add(new NpgsqlParameter("now", NpgsqlDbType.TimestampTz) { Value = now.ToUniversalTime() });
+        claim.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = Math.Max(1, options.Value.BatchSize) });
+        batch.BatchCommands.Add(claim);
+
+        var deliveries = new List<WebhookDelivery>();
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            deliveries.Add(new WebhookDelivery
+            {
+                TenantId = storeId, Id = reader.GetGuid(0), Topic = reader.GetString(1), ShopDomain = reader.GetString(2),
+                Body = reader.IsDBNull(3) ? null : reader.GetString(3),
+                TriggeredAt = reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
+                ReceivedAt = reader.GetFieldValue<DateTimeOffset>(5), Attempts = reader.GetInt32(6), Status = "pending",
+            });
+        }
+        return deliveries;
+    }
+
+    /// <summary>
+    /// Records the batch's outcomes and drops the store's mark when nothing is due any more, else sends the store to the
+    /// back of the line and says that more is due.
+    /// </summary>
+    /// <remarks>
+    /// Intake marks a store with <c>ON CONFLICT DO NOTHING</c>, which does not wait for this worker's lock on the mark;
+    /// so a delivery intake is committing right now may count on a mark this worker is about to drop. Intake holds a
+    /// shared advisory lock on the store for its transaction: taking it exclusively here waits for those transactions to
+    /// commit, and the check that follows (a new snapshot) sees their deliveries. Intake transactions that start later
+    /// wait for this commit, and then find no mark and write their own (and NOTIFY). The lock comes before the batch's
+    /// deliveries are updated: a repeat of one of them arriving meanwhile waits, in intake's insert, for the transaction
+    /// that updated it, and intake must not be holding the lock this worker waits for when it does.
+    /// </remarks>
+    private static async Task<bool> FinishBatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid storeId,
+        List<WebhookDelivery> deliveries, List<(WebhookDelivery Delivery, Exception Error)> failed, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(HoldIntakeCommand(storeId));
+        if (deliveries.Count > 0)
+        {
+            var errors = failed.ToDictionary(f => f.Delivery.Id, f => $"{f.Error.GetType().Name}: {f.Error.Message}");
+            var record = new NpgsqlBatchCommand("""
+                UPDATE webhook_deliveries d
+                SET status = u.status, attempts = u.attempts, processed_at = u.processed_at, last_error = u.last_error,
+                    next_attempt_at = u.next_attempt_at
+                FROM unnest(@id, @status, @attempts, @processed, @error, @next) AS u(id, status, attempts, processed_at, last_error, next_attempt_at)
+                WHERE d.tenant_id = @tenant AND d.id = u.id
+                """);
+            record.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+            record.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = deliveries.Select(d => d.Id).ToArray() });
+            record.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Array | NpgsqlDbType.Text)
+            {
+                Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? "failed" : "processed").ToArray(),
+            });
+            record.Parameters.Add(new NpgsqlParameter("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = deliveries.Select(d => d.Attempts + 1).ToArray() });
+            record.Parameters.Add(new NpgsqlParameter("processed", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
+            {
+                Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? (DateTimeOffset?)null : now.ToUniversalTime()).ToArray(),
+            });
+            record.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Array | NpgsqlDbType.Text)
+            {
+                Value = deliveries.Select(d => errors.GetValueOrDefault(d.Id)).ToArray(),
+            });
+            record.Parameters.Add(new NpgsqlParameter("next", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
+            {
+                Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? NextAttempt(d.Attempts + 1, now)?.ToUniversalTime() : null).ToArray(),
+            });
+            batch.BatchCommands.Add(record);
+        }
+        var drop = new NpgsqlBatchCommand("""
+            DELETE FROM webhook_pending
+            WHERE store_id = @tenant AND NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries
+              WHERE tenant_id = @tenant AND status IN ('pending', 'failed') AND (status = 'pending' OR next_attempt_at <= @now))
+            """);
+        drop.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+        drop.Parameters.Add(new NpgsqlParameter("now", NpgsqlDbType.TimestampTz) { Value = now.ToUniversalTime() });
+        batch.BatchCommands.Add(drop);
+        var requeue = new NpgsqlBatchCommand("UPDATE webhook_pending SET updated_at = clock_timestamp() WHERE store_id = @tenant");
+        requeue.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+        batch.BatchCommands.Add(requeue);
+        await batch.ExecuteNonQueryAsync(ct);
+        return requeue.RecordsAffected > 0;
+    }
+
+    /// <summary>The store's advisory lock, exclusively: waits for intake transactions of the store in flight, and holds
+    /// new ones until this transaction ends.</summary>
+    private static NpgsqlBatchCommand HoldIntakeCommand(Guid storeId)
+    {
+        var hold = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(@space, hashtext(@tenant::text))");
+        hold.Parameters.Add(new NpgsqlParameter("space", NpgsqlDbType.Integer) { Value = WebhooksSetup.AdvisoryLockSpace });
+        hold.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+        return hold;
+    }
+
+    private async Task SendToBackAsync(Guid storeId)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(ConnectionString);
+            await connection.OpenAsync();
+            // SKIP LOCKED: if another worker holds the store already, it is that worker's to move.
+            await using var command = new NpgsqlCommand("""
+                UPDATE webhook_pending SET updated_at = clock_timestamp()
+                WHERE store_id = (SELECT store_id FROM webhook_pending WHERE store_id = @tenant FOR UPDATE SKIP LOCKED)
+                """, connection);
+            command.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning(e, "Store {StoreId} could not be moved to the back of the webhook line", storeId);
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, Guid storeId, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}
