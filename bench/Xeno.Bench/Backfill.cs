@@ -12,7 +12,7 @@ internal static class Backfill
 {
     internal sealed record Result(int Orders, BenchStore? Store, SyncTimeline Timeline, DateTimeOffset? OrdersFileCompleted, RawCopyResult? Copy,
         string? CopyError, double PeakRssMb, TimeSpan Generation, long StoredOrders, long StoredLines, long StoredRefunds, long StoredRefundLines,
-        MachineLoad.Share? CopyLoad, MachineLoad.Share SyncLoad, List<string> Waits)
+        MachineLoad.Share? CopyLoad, MachineLoad.Share SyncLoad, List<string> Waits, long AggregatedOrders, int CountedOrders)
     {
         public BulkFileTimes? OrdersFile => Timeline.Orders;
         public double LoadSeconds => OrdersFile is { PickedUp: { } p, Loaded: { } l } ? (l - p).TotalSeconds : double.NaN;
@@ -91,7 +91,18 @@ internal static class Backfill
         timeline.ConnectAnswered = DateTimeOffset.UtcNow;
         Log.Info($"backfill {label}: connected store {store.Id}; watching its sync");
         await SyncMonitor.WatchAsync(env, store.Id, timeline, TimeBound(orders) - TimeSpan.FromMinutes(1), ct,
-            afterFailure: TimeSpan.FromMinutes(ctx.Options.Quick ? 3 : 5));
+            afterFailure: TimeSpan.FromMinutes(ctx.Options.Quick ? 3 : 5), detailsBound: TimeSpan.FromMinutes(ctx.Options.Quick ? 3 : 6));
+        if (timeline.DetailsCutOff is not null)
+        {
+            // The refunds' details would go on for long (see the note): the shop's bucket is made to refill at 1 point/s, so
+            // that Xeno waits between requests instead of keeping the Shopify server (this process) and PostgreSQL busy
+            // during the later phases. The sync stays running.
+            shop.RateLimit.Configure(1_000, 1);
+            ctx.Report.Note($"backfill {label}: the refund details were still being fetched {Fmt.Duration(timeline.DetailsCutOff.Value - timeline.AggregatesBuilt!.Value)} after the " +
+                            $"aggregates were built ({Fmt.N0(timeline.RefundsPendingAtCutOff)} of {Fmt.N0(timeline.RefundsPendingAtAggregates)} refunds pending); the bench stopped " +
+                            "watching and parked the sync (the shop's bucket set to refill at 1 point/s). At 1M orders this step is bound by the Shopify " +
+                            "stand-in itself: it finds each refund of `nodes(ids:)` by scanning every order (Shop.FindNode), in the bench's process.");
+        }
         var peak = env.Xeno.PeakRssMb ?? double.NaN;
         var syncLoad = MachineLoad.Between(syncBefore, env.Load.Take());
         var waits = await sampler.StopAsync();
@@ -100,11 +111,40 @@ internal static class Backfill
 
         var completed = timeline.Orders is { OperationId: { Length: > 0 } id } ? shop.Bulk.Find(id)?.CompletedAt : null;
         var counts = await CountAsync(env, store.Id, ct);
-        var result = new Result(orders, store, timeline, completed, copy, copyError, peak, generation, counts[0], counts[1], counts[2], counts[3], copyLoad, syncLoad, waits);
+        var aggregated = await env.ScalarAsync<long>(store.Id, "SELECT coalesce(sum(orders), 0)::bigint FROM daily_metrics", ct);
+        var today = FirstDashboard.LocalToday(shop);
+        var counted = FirstDashboard.CountedOrders(shop, today.AddDays(-3650), today);
+        if (timeline.AggregatesTimezoneSet is { } early && (timeline.AllFilesDone is null || early < timeline.AllFilesDone))
+            ctx.Report.Note($"backfill {label}: the store's aggregates were first built {Fmt.S((early - timeline.ConnectSent).TotalSeconds)} after the connect request, " +
+                            $"before every bulk file was loaded{(timeline.AllFilesDone is { } done ? $" ({Fmt.S((done - timeline.ConnectSent).TotalSeconds)})" : "")}: " +
+                            "by Xeno's minutely BuildAggregates job, which builds those of any store that has none, a store being backfilled included.");
+        if (!timeline.Succeeded && XenoLogExcerpt(env, timeline.RunId) is { } why)
+            ctx.Report.Note($"backfill {label}: Xeno's log on the failed sync: {why}");
+        if (aggregated != counted)
+            ctx.Report.Note($"backfill {label}: after the watch the store's aggregates count {Fmt.N0(aggregated)} orders of the {Fmt.N0(counted)} counted orders " +
+                            $"Xeno stored: its dashboard {(aggregated == 0 ? "shows no sales at all" : "is incomplete")}.");
+        var result = new Result(orders, store, timeline, completed, copy, copyError, peak, generation, counts[0], counts[1], counts[2], counts[3], copyLoad, syncLoad, waits, aggregated, counted);
         Log.Info($"backfill {label}: sync {timeline.Status}; orders file {Fmt.N0(result.OrdersPerSecond)} orders/s; peak RSS {Fmt.Mb(peak)}");
         if (counts[0] != shop.Orders.Count)
             ctx.Report.Note($"backfill {label}: Xeno stored {Fmt.N0(counts[0])} orders of the shop's {Fmt.N0(shop.Orders.Count)}.");
         return result;
+    }
+
+    /// <summary>The exception lines Xeno logged for a failed run: its first lines after the "failed" line.</summary>
+    public static string? XenoLogExcerpt(BenchEnvironment env, Guid runId)
+    {
+        try
+        {
+            var lines = File.ReadAllLines(env.XenoLogPath);
+            var i = Array.FindLastIndex(lines, l => l.Contains($"Sync {runId}", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
+            if (i < 0) return null;
+            var detail = lines.Skip(i + 1).Take(12).Select(l => l.Length > 13 ? l[13..].Trim() : l.Trim())
+                .Where(l => !l.StartsWith("at ", StringComparison.Ordinal) && !l.StartsWith("---", StringComparison.Ordinal) && l.Length > 0).Take(2)
+                .Concat(lines.Skip(i + 1).Take(40).Select(l => l.Length > 13 ? l[13..].Trim() : l.Trim())
+                    .Where(l => l.StartsWith("at Xeno.", StringComparison.Ordinal)).Take(3));
+            return "`" + string.Join(" / ", detail).Replace("`", "'") + "`";
+        }
+        catch (IOException) { return null; }
     }
 
     private static async Task<long[]> CountAsync(BenchEnvironment env, Guid store, CancellationToken ct)
@@ -133,6 +173,7 @@ internal static class Backfill
         void Row(string name, Func<Result, string> value) => lines.Add($"| {name} | " + string.Join(" | ", results.Select(value)) + " |");
         Row("shop generated in (bench process)", r => Fmt.S(r.Generation.TotalSeconds));
         Row("orders file: lines (orders + line items)", r => r.OrdersFile is { } f ? Fmt.N0(f.ObjectCount) : "—");
+        Row("orders counted by the store's aggregates (the dashboard) / counted orders", r => $"{Fmt.N0(r.AggregatedOrders)} / {Fmt.N0(r.CountedOrders)}");
         Row("stored: orders / lines / refunds / refund lines", r => $"{Fmt.N0(r.StoredOrders)} / {Fmt.N0(r.StoredLines)} / {Fmt.N0(r.StoredRefunds)} / {Fmt.N0(r.StoredRefundLines)}");
         Row("orders file ready (server) → Xeno picks it up", r => r.OrdersFile?.PickedUp is { } p && r.OrdersFileCompleted is { } c ? Fmt.S((p - c).TotalSeconds) : "—");
         Row("**load: picked up → committed**", r => double.IsNaN(r.LoadSeconds) ? "—" : Fmt.S(r.LoadSeconds));
@@ -147,9 +188,14 @@ internal static class Backfill
             Row($"`{kind}` file loaded (since connect)", r => r.Timeline.Files.GetValueOrDefault(kind)?.Loaded is { } l ? Fmt.S((l - r.Timeline.ConnectSent).TotalSeconds) : "—");
         Row("aggregates built (since connect)", r => r.Timeline.AggregatesBuilt is { } a ? Fmt.S((a - r.Timeline.ConnectSent).TotalSeconds) : "—");
         Row("`aggregates_timezone` first set (since connect; also by Xeno's minutely job)", r => r.Timeline.AggregatesTimezoneSet is { } a ? Fmt.S((a - r.Timeline.ConnectSent).TotalSeconds) : "—");
-        Row("refund details: refunds / time", r => r.Timeline.AggregatesBuilt is { } a && r.Timeline.FinishedSeen is { } f
-            ? $"{Fmt.N0(Math.Max(0, r.Timeline.RefundsPendingAtAggregates))} / {Fmt.S((f - a).TotalSeconds)}" : "—");
-        Row("**whole sync (connect → finished)**", r => r.Timeline.FinishedSeen is { } f ? Fmt.S((f - r.Timeline.ConnectSent).TotalSeconds) : "—");
+        Row("refund details: refunds / time", r => r.Timeline.AggregatesBuilt is { } a
+            ? r.Timeline.FinishedSeen is { } f ? $"{Fmt.N0(Math.Max(0, r.Timeline.RefundsPendingAtAggregates))} / {Fmt.S((f - a).TotalSeconds)}"
+            : r.Timeline.DetailsCutOff is { } c ? $"{Fmt.N0(r.Timeline.RefundsPendingAtAggregates - r.Timeline.RefundsPendingAtCutOff)} of {Fmt.N0(r.Timeline.RefundsPendingAtAggregates)} in {Fmt.S((c - a).TotalSeconds)} (then parked)" : "—"
+            : "—");
+        Row("**whole sync (connect → finished)**", r => r.Timeline.FinishedSeen is { } f ? Fmt.S((f - r.Timeline.ConnectSent).TotalSeconds)
+            : r.Timeline.DetailsCutOff is { } c && r.Timeline.AggregatesBuilt is { } a && r.Timeline.RefundsPendingAtAggregates > r.Timeline.RefundsPendingAtCutOff
+                ? $"not finished; about {Fmt.S((a - r.Timeline.ConnectSent).TotalSeconds + (c - a).TotalSeconds * r.Timeline.RefundsPendingAtAggregates / (r.Timeline.RefundsPendingAtAggregates - r.Timeline.RefundsPendingAtCutOff))} at the pace seen"
+                : "—");
         Row("sync status", r => r.Timeline.Status + (r.Timeline.Error is { } e && !r.Timeline.Succeeded ? $" ({e})" : ""));
         Row("CPU of other processes during the COPY / the sync", r => $"{(r.CopyLoad is { } c ? Fmt.Pct(c.Others) : "—")} / {Fmt.Pct(r.SyncLoad.Others)}");
         Row("**peak RSS of Xeno (VmHWM)**", r => Fmt.Mb(r.PeakRssMb));

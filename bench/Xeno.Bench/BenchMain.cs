@@ -41,7 +41,7 @@ internal static class BenchMain
                 // The order of execution: freshness before intake, so that intake's backlog cannot delay freshness.
                 await PhaseAsync(ctx, "backfill", "1. Backfill", TimeSpan.FromMinutes(options.Quick ? 8 : 75), Backfill.RunAsync);
                 await PhaseAsync(ctx, "dashboard", "2. First dashboard", TimeSpan.FromMinutes(options.Quick ? 6 : 25), FirstDashboard.RunAsync);
-                await PhaseAsync(ctx, "metrics", "3. Metrics latency", TimeSpan.FromMinutes(options.Quick ? 8 : 20), MetricsLatency.RunAsync);
+                await PhaseAsync(ctx, "metrics", "3. Metrics latency", TimeSpan.FromMinutes(options.Quick ? 10 : 40), MetricsLatency.RunAsync);
                 await PhaseAsync(ctx, "freshness", "5. Freshness", TimeSpan.FromMinutes(options.Quick ? 4 : 8), Freshness.RunAsync);
                 await PhaseAsync(ctx, "intake", "4. Webhook intake", TimeSpan.FromMinutes(options.Quick ? 6 : 30), WebhookIntake.RunAsync);
                 report.Note($"Xeno's log of this run (kept until the machine's temp folder is cleaned): {env.XenoLogPath}.");

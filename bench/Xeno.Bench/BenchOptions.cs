@@ -35,7 +35,7 @@ internal sealed record BenchOptions
     public int[] IntakeConcurrency => Quick ? [1, 8, 32] : [1, 2, 4, 8, 16, 32, 64];
     public TimeSpan IntakeDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(10);
     /// <summary>The longest wait, after a level, for the deliveries it stored to be processed.</summary>
-    public TimeSpan IntakeDrainWait => Quick ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(150);
+    public TimeSpan IntakeDrainWait => Quick ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(60);
     // (5) Freshness: an open loop at this rate for this long.
     public double FreshnessRate => 200;
     public TimeSpan FreshnessDuration => Quick ? TimeSpan.FromSeconds(15) : TimeSpan.FromSeconds(60);

@@ -60,6 +60,12 @@ internal static class FirstDashboard
         var pending = await env.ScalarAsync<long>(store.Id, "SELECT count(*) FROM refunds WHERE details_pending", ct);
         var refunds = await env.ScalarAsync<long>(store.Id, "SELECT count(*) FROM refunds", ct);
         var detailsRate = (pendingAtDashboard - pending) / (clock.Elapsed - waitFrom).TotalSeconds;
+        if (status == "failed")
+        {
+            var runId = await env.ScalarAsync<Guid>(store.Id, "SELECT id FROM sync_runs ORDER BY queued_at DESC LIMIT 1", ct);
+            ctx.Report.Note($"first dashboard: the sync failed{(Backfill.XenoLogExcerpt(env, runId) is { } why ? $"; Xeno's log: {why}" : "")}. " +
+                            "The refunds' details are then not fetched until the next sync.");
+        }
         var projected = finished is null && detailsRate > 0 ? clock.Elapsed + TimeSpan.FromSeconds(pending / detailsRate) : (TimeSpan?)null;
 
         var lines = new List<string>

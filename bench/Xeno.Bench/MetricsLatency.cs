@@ -68,8 +68,21 @@ internal static class MetricsLatency
             var days = await env.ScalarAsync<long>(store.Id, "SELECT count(*) FROM daily_metrics", ct);
             if (days == 0)
             {
-                notes.Add($"The {label} store has no aggregates (Xeno never built them; see phase 1): its endpoints answer from empty tables, " +
-                          "so its numbers below do not measure the data and are left out of the targets.");
+                // What a merchant would do: "Sync now", full. Its rebuild of the aggregates runs on analyzed tables by now.
+                notes.Add($"The {label} store had no aggregates (its sync failed; see phase 1), so the bench asked Xeno for a full sync of it " +
+                          "(`POST /api/v1/stores/{id}/sync {mode: full}`) and waited for it.");
+                Log.Info($"metrics: the {label} store has no aggregates; a full sync of it");
+                using (var request = env.Api(HttpMethod.Post, $"/api/v1/stores/{store.Id}/sync", new { mode = "full" }))
+                using (var response = await env.Http.SendAsync(request, ct))
+                    response.EnsureSuccessStatusCode();
+                await Task.Delay(1000, ct);
+                var status = await env.WaitForSyncAsync(store.Id, TimeSpan.FromMinutes(store.Orders >= 1_000_000 ? 20 : 4), ct);
+                days = await env.ScalarAsync<long>(store.Id, "SELECT count(*) FROM daily_metrics", ct);
+                notes.Add($"That sync ended {status}; the store then had {(days == 0 ? "still no" : "its")} aggregates.");
+            }
+            if (days == 0)
+            {
+                notes.Add($"The {label} store has no aggregates: its endpoints answer from empty tables, so it is left out of the table and the targets.");
                 invalid.Add(label);
             }
             else if (wait.Elapsed > TimeSpan.FromSeconds(2))

@@ -37,6 +37,9 @@ internal sealed class SyncTimeline
     public DateTimeOffset? AggregatesBuilt;
     public long RefundsPendingAtAggregates = -1;
     public double MaxRssMb, MaxRssMbDuringOrders;
+    /// <summary>Set when the watch stopped during the refund details (bounded): when, and how many were still pending.</summary>
+    public DateTimeOffset? DetailsCutOff;
+    public long RefundsPendingAtCutOff = -1;
     public int Polls;
 
     public BulkFileTimes? Orders => Files.GetValueOrDefault("orders");
@@ -51,8 +54,10 @@ internal static class SyncMonitor
 {
     /// <param name="afterFailure">How long to go on watching a failed sync's store for its aggregates (Xeno's minutely job
     /// builds those of a store that has none).</param>
+    /// <param name="detailsBound">How long to watch the refund details once the aggregates are built; then the watch
+    /// stops, noting how many refunds were still pending.</param>
     public static async Task<SyncTimeline> WatchAsync(BenchEnvironment env, Guid store, SyncTimeline timeline, TimeSpan timeout, CancellationToken ct,
-        TimeSpan? afterFailure = null)
+        TimeSpan? afterFailure = null, TimeSpan? detailsBound = null)
     {
         await using var conn = await env.OwnerAsync(store, ct);
         var deadline = DateTimeOffset.UtcNow + timeout;
@@ -126,6 +131,13 @@ internal static class SyncMonitor
                 if (timeline.Status == "succeeded") timeline.AggregatesBuilt ??= now;
                 if (timeline.Status == "succeeded" || timeline.AggregatesTimezoneSet is not null || afterFailure is null
                     || now - timeline.FinishedSeen > afterFailure) return timeline;
+            }
+            if (detailsBound is { } bound && timeline.Status == "running" && timeline.AggregatesBuilt is { } built && now - built > bound)
+            {
+                timeline.DetailsCutOff = now;
+                await using var pending = new NpgsqlCommand("SELECT count(*) FROM refunds WHERE details_pending", conn);
+                timeline.RefundsPendingAtCutOff = (long)(await pending.ExecuteScalarAsync(ct))!;
+                return timeline;
             }
             if (now > deadline)
             {

@@ -39,7 +39,7 @@ internal static class WebhookIntake
         var script = Path.Combine(AppContext.BaseDirectory, "wrk", "webhooks.lua");
         var reportScript = Path.Combine(AppContext.BaseDirectory, "wrk", "report.lua");
         // What earlier phases stored must be processed first: the webhooks queue is shared.
-        var inbox = await Freshness.WaitForInboxAsync(ctx, TimeSpan.FromMinutes(o.Quick ? 3 : 8), ct);
+        var inbox = await Freshness.WaitForInboxAsync(ctx, TimeSpan.FromMinutes(o.Quick ? 3 : 5), ct);
         if (inbox is null) ctx.Report.Note($"Intake began with {Fmt.N0(await Freshness.PendingAsync(ctx, ct))} deliveries of earlier phases still unprocessed.");
 
         Log.Info("intake: /healthz levels");
