@@ -100,8 +100,9 @@ internal static class Backfill
             shop.RateLimit.Configure(1_000, 1);
             ctx.Report.Note($"backfill {label}: the refund details were still being fetched {Fmt.Duration(timeline.DetailsCutOff.Value - timeline.AggregatesBuilt!.Value)} after the " +
                             $"aggregates were built ({Fmt.N0(timeline.RefundsPendingAtCutOff)} of {Fmt.N0(timeline.RefundsPendingAtAggregates)} refunds pending); the bench stopped " +
-                            "watching and parked the sync (the shop's bucket set to refill at 1 point/s). At 1M orders this step is bound by the Shopify " +
-                            "stand-in itself: it finds each refund of `nodes(ids:)` by scanning every order (Shop.FindNode), in the bench's process.");
+                            "watching and parked the sync (the shop's bucket set to refill at 1 point/s, so that it stays out of the later phases' way). " +
+                            "Each page of refund details (20 refunds) is written with a refresh of the aggregates of the days and customers it touches; " +
+                            "at 1M orders the Shopify stand-in also finds each refund of `nodes(ids:)` by scanning every order (Shop.FindNode), in the bench's process.");
         }
         var peak = env.Xeno.PeakRssMb ?? double.NaN;
         var syncLoad = MachineLoad.Between(syncBefore, env.Load.Take());
@@ -138,10 +139,9 @@ internal static class Backfill
             var lines = File.ReadAllLines(env.XenoLogPath);
             var i = Array.FindLastIndex(lines, l => l.Contains($"Sync {runId}", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
             if (i < 0) return null;
-            var detail = lines.Skip(i + 1).Take(12).Select(l => l.Length > 13 ? l[13..].Trim() : l.Trim())
-                .Where(l => !l.StartsWith("at ", StringComparison.Ordinal) && !l.StartsWith("---", StringComparison.Ordinal) && l.Length > 0).Take(2)
-                .Concat(lines.Skip(i + 1).Take(40).Select(l => l.Length > 13 ? l[13..].Trim() : l.Trim())
-                    .Where(l => l.StartsWith("at Xeno.", StringComparison.Ordinal)).Take(3));
+            var following = lines.Skip(i + 1).Take(40).Select(l => l.Length > 13 ? l[13..].Trim() : l.Trim()).ToList();
+            var detail = following.Where(l => l.Length > 0 && !l.StartsWith("at ", StringComparison.Ordinal) && !l.StartsWith("--- bench", StringComparison.Ordinal)).Take(2)
+                .Concat(following.Where(l => l.StartsWith("at Xeno.", StringComparison.Ordinal)).Select(l => l.Split(" in ")[0]).Distinct().Take(3));
             return "`" + string.Join(" / ", detail).Replace("`", "'") + "`";
         }
         catch (IOException) { return null; }
