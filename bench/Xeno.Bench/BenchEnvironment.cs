@@ -85,6 +85,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
             ["Shopify__ApiKey"] = state.DefaultApp.ClientId,
             ["Demo__Enabled"] = "false",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            // Production refuses to start without the key that encrypts its key ring; a fresh one per run.
+            ["DataProtection__KeyEncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
         };
         var logPath = Path.Combine(workDir, "xeno.log");
         var xeno = XenoProcess.Start(options.XenoDir, environment, logPath);

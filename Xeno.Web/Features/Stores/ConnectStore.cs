@@ -100,6 +100,9 @@ public static class ConnectStore
         var existing = await db.Stores.Include(x => x.Members).FirstOrDefaultAsync(x => x.ShopDomain == domain, ct);
         if (existing is not null && existing.Members.All(m => m.UserId != userId))
             return new Outcome.TakenByAnotherAccount();
+        // A viewer of the store may not change how Xeno reaches it.
+        if (existing is not null && existing.Members.Any(m => m.UserId == userId && m.Role != MemberRoles.Owner))
+            return new Outcome.Refused(StoreOwnerFilter.Refusal);
 
         var now = s.Clock.GetUtcNow();
         var store = existing ?? new Store

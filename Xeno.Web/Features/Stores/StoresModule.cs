@@ -13,12 +13,12 @@ public sealed class StoresModule : ICarterModule
         api.MapGet("", ListStores.HandleApiAsync);
         var apiStore = api.MapGroup("/{storeId}").ForStoreTenant();
         apiStore.MapGet("", GetStore.HandleApiAsync);
-        apiStore.MapDelete("", DeleteStore.HandleApiAsync);
+        apiStore.MapDelete("", DeleteStore.HandleApiAsync).ForStoreOwners();
 
         var pages = app.MapGroup("/stores").RequireAuthorization(AuthSetup.PagePolicy).WithAntiforgeryCheck().ExcludeFromDescription();
         pages.MapGet("", ListStores.HandlePageAsync);
         pages.MapPost("", ConnectStore.HandlePageAsync);
         var page = pages.MapGroup("/{storeId}").ForStoreTenant();
-        page.MapPost("/delete", DeleteStore.HandlePageAsync);
+        page.MapPost("/delete", DeleteStore.HandlePageAsync).ForStoreOwners();
     }
 }

@@ -12,7 +12,7 @@ public sealed class WebhooksModule : ICarterModule
         app.MapPost("/webhooks/shopify", ReceiveWebhook.HandleAsync).ExcludeFromDescription();
 
         var settings = app.MapGroup("/stores/{storeId}/settings").RequireAuthorization(AuthSetup.PagePolicy).WithAntiforgeryCheck()
-            .ForStoreTenant().ExcludeFromDescription();
+            .ForStoreTenant().ForStoreOwners().ExcludeFromDescription();
         settings.MapGet("", GetSettings.HandlePageAsync);
         settings.MapPost("/webhooks", GetSettings.RepairAsync);
         settings.MapGet("/data-requests/{requestId:guid}", GetSettings.DownloadDataRequestAsync);

@@ -54,6 +54,18 @@ public sealed class StoreMember
     public Guid StoreId { get; set; }
     public Guid UserId { get; set; }
     public DateTimeOffset AddedAt { get; set; }
+    /// <summary>See <see cref="MemberRoles"/>.</summary>
+    public string Role { get; set; } = MemberRoles.Owner;
+}
+
+/// <summary>What a member may do with a store: an owner everything (connect, sync, settings, team, delete), a viewer
+/// reads its dashboards, metrics and team, and may leave.</summary>
+public static class MemberRoles
+{
+    public const string Owner = "owner";
+    public const string Viewer = "viewer";
+
+    public static bool IsValid(string? role) => role is Owner or Viewer;
 }
 
 /// <summary>How Xeno reaches the store's shop, encrypted with Data Protection (see ShopifyCredentials).

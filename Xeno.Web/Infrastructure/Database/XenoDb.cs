@@ -45,6 +45,8 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
         {
             e.HasKey(m => new { m.StoreId, m.UserId });
             e.HasIndex(m => m.UserId);
+            e.Property(m => m.Role).HasDefaultValue(MemberRoles.Owner);
+            e.ToTable(t => t.HasCheckConstraint("ck_store_members_role", "role IN ('owner', 'viewer')"));
             e.HasOne<User>().WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
         });
         model.Entity<StoreCredential>(e =>

@@ -697,13 +697,23 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("added_at");
 
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("text")
+                        .HasDefaultValue("owner")
+                        .HasColumnName("role");
+
                     b.HasKey("StoreId", "UserId")
                         .HasName("pk_store_members");
 
                     b.HasIndex("UserId")
                         .HasDatabaseName("ix_store_members_user_id");
 
-                    b.ToTable("store_members", (string)null);
+                    b.ToTable("store_members", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_store_members_role", "role IN ('owner', 'viewer')");
+                        });
                 });
 
             modelBuilder.Entity("Xeno.Web.Infrastructure.Database.SyncBulkFile", b =>
