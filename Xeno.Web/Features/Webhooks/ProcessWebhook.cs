@@ -21,30 +21,38 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
     public enum Result
     {
         Applied,
+        /// <summary>Recorded and not applied (<see cref="DeliveryChecks"/>): nothing changed.</summary>
+        Ignored,
         /// <summary>shop/redact deleted the store, its deliveries with it: the store's batch stops here.</summary>
         StoreErased,
     }
 
+    /// <summary>How a delivery ended, and why it was ignored when it was.</summary>
+    public readonly record struct Outcome(Result Result, string? IgnoredReason = null);
+
     /// <summary>Applies <paramref name="delivery"/> with <paramref name="db"/> and <paramref name="writer"/>, both on the
     /// batch's connection and transaction with its tenant set. <paramref name="appliedEarlier"/> are deliveries of the
     /// same batch applied before this one (their rows still say pending until the batch commits).</summary>
-    public static async Task<Result> ApplyAsync(XenoDb db, ShopDataWriter writer, WebhookDelivery delivery,
+    public static async Task<Outcome> ApplyAsync(XenoDb db, ShopDataWriter writer, WebhookDelivery delivery,
         IReadOnlyCollection<Guid> appliedEarlier, DateTimeOffset now, ILogger logger, CancellationToken ct)
     {
         var body = JsonNode.Parse(delivery.Body ?? "{}") ?? new JsonObject();
+        if (await DeliveryChecks.RefusalAsync(db, delivery, body, now, ct) is { } refusal)
+        {
+            logger.LogWarning("Webhook {DeliveryId} ({Topic}) ignored: {Reason}", delivery.Id, delivery.Topic, refusal);
+            return new Outcome(Result.Ignored, refusal);
+        }
         if (delivery.Topic == "shop/redact")
         {
             // Everything of the shop goes, this delivery with it (the tenant tables cascade from the store).
-            // REVIEW: API.md deletes a store only when it was uninstalled at least 48 h earlier, and ignores a body whose
-            // shop differs from X-Shopify-Shop-Domain; neither is checked here (nor was before the inbox became the queue).
             await db.Stores.Where(s => s.Id == delivery.TenantId).ExecuteDeleteAsync(ct);
             logger.LogInformation("Store {StoreId} erased on shop/redact", delivery.TenantId);
-            return Result.StoreErased;
+            return new Outcome(Result.StoreErased);
         }
         var at = delivery.TriggeredAt ?? delivery.ReceivedAt;
         await ApplyAsync(db, writer, delivery, body, at, appliedEarlier, now, ct);
         if (db.ChangeTracker.HasChanges()) await db.SaveChangesAsync(ct);
-        return Result.Applied;
+        return new Outcome(Result.Applied);
     }
 
     /// <summary>The Hangfire job that processed one delivery before the inbox became the queue. Jobs queued by an older
@@ -100,7 +108,8 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
             case "app/uninstalled":
                 // Shopify has revoked the tokens already; the data stays for a reinstall (shop/redact erases it 48 h later).
                 await ShopifyCredentials.MarkUninstalledAsync(db, delivery.TenantId,
-                    "Xeno was uninstalled from this shop. Reinstall it to resume syncing; the data Xeno holds is kept.", ct);
+                    "Xeno was uninstalled from this shop. Reinstall it to resume syncing; the data Xeno holds is kept.",
+                    DeliveryChecks.UninstalledAt(delivery), ct);
                 break;
             case "customers/redact":
                 await RedactCustomerAsync(db, delivery, body, appliedEarlier, now, ct);
