@@ -213,4 +213,123 @@ public sealed class WebhookPrivacyTests(XenoFixture fixture)
         await WaitAppliedAsync(store.Id);
         Assert.Equal("Later", await fixture.ScalarAsync(store.Id, $"SELECT first_name FROM customers WHERE id = {CustomerId}"));
     }
+
+    // ---- Item 6: privacy gaps ----
+
+    [Fact]
+    public async Task customers_redact_reaches_deliveries_not_yet_applied_and_applying_them_later_brings_nothing_back()
+    {
+        var (_, store) = await ConnectedStoreAsync();
+        const string name = "Pendelope";
+        // Deliveries about the customer waiting in the queue: failed and due again in an hour, and failed for good.
+        await InsertDeliveryAsync(store, "customers/update", Customer(name).ToJsonString(), "failed", TimeSpan.FromMinutes(5), TimeSpan.FromHours(1));
+        await InsertDeliveryAsync(store, "orders/create", CustomerOrder(7_600_000_000_001, 42m, name).ToJsonString(), "failed",
+            TimeSpan.FromMinutes(5), TimeSpan.FromHours(1));
+        await InsertDeliveryAsync(store, "customers/update", Customer(name).ToJsonString(), "failed", TimeSpan.FromHours(3), null, attempts: 10);
+        Assert.Equal(3, await CountAsync(store.Id, $"SELECT count(*) FROM webhook_deliveries WHERE body LIKE '%{Email}%'"));
+
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, store.ShopDomain, "customers/redact",
+            ForShop("webhook-customers-redact.json", store.ShopDomain)));
+        await WaitAppliedAsync(store.Id);
+        Assert.Equal(1, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE topic = 'customers/redact' AND status = 'processed'"));
+
+        // No personal data is left anywhere, in the deliveries still to be applied neither.
+        Assert.Equal(0, await RowsMentioningAsync(store.Id, Email));
+        Assert.Equal(0, await RowsMentioningAsync(store.Id, Phone));
+        Assert.Equal(0, await RowsMentioningAsync(store.Id, name));
+        Assert.Equal(1, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'failed' AND next_attempt_at IS NULL AND body IS NULL"));
+
+        // Their tries come: they are applied, the order counts, and the customer gets no personal data back.
+        await fixture.ScalarAsync(store.Id, "UPDATE webhook_deliveries SET next_attempt_at = now() - interval '1 second' WHERE next_attempt_at IS NOT NULL");
+        await SweepAsync();
+        await WaitUntilAsync(async () => await CountAsync(store.Id,
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'failed' AND next_attempt_at IS NOT NULL") == 0, "the retries");
+        Assert.Equal(2, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE topic <> 'customers/redact' AND status = 'processed'"));
+        Assert.Equal(42m, (decimal)(await fixture.ScalarAsync(store.Id, "SELECT sum(total_price) FROM orders WHERE id = 7600000000001"))!);
+        Assert.Equal(1, await CountAsync(store.Id, $"SELECT count(*) FROM customers WHERE id = {CustomerId} AND redacted_at IS NOT NULL AND email IS NULL AND first_name IS NULL"));
+        Assert.Equal(0, await RowsMentioningAsync(store.Id, Email));
+        Assert.Equal(0, await RowsMentioningAsync(store.Id, name));
+    }
+
+    [Fact]
+    public async Task a_delivery_behind_the_redact_in_its_batch_keeps_no_personal_data()
+    {
+        var (_, store) = await ConnectedStoreAsync();
+        const string name = "Batchilda";
+        // One batch: the redact, then an update of the customer that Shopify sent before it and that arrived late.
+        await InsertDeliveryAsync(store, "customers/redact", Encoding.UTF8.GetString(ForShop("webhook-customers-redact.json", store.ShopDomain)),
+            "pending", TimeSpan.FromSeconds(2), null, attempts: 0);
+        await InsertDeliveryAsync(store, "customers/update", Customer(name).ToJsonString(), "pending", TimeSpan.FromSeconds(1), null, attempts: 0);
+        // Marked only now, so that the first worker to come takes both together.
+        await fixture.ScalarAsync(store.Id, $"INSERT INTO webhook_pending (store_id, updated_at) VALUES ('{store.Id}', now()) ON CONFLICT DO NOTHING");
+        await WaitAppliedAsync(store.Id);
+
+        Assert.Equal(2, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'processed'"));
+        Assert.Equal(0, await RowsMentioningAsync(store.Id, Email));
+        Assert.Equal(0, await RowsMentioningAsync(store.Id, name));
+    }
+
+    [Fact]
+    public async Task failed_deliveries_are_pruned_a_week_after_they_arrived_unless_a_try_is_still_to_come()
+    {
+        var (_, store) = await ConnectedStoreAsync();
+        await InsertDeliveryAsync(store, "orders/delete", "{\"id\": \"old and failed for good\"}", "failed", TimeSpan.FromDays(8), null, attempts: 10);
+        await InsertDeliveryAsync(store, "orders/delete", "{\"id\": \"old and still to be tried\"}", "failed", TimeSpan.FromDays(8), TimeSpan.FromHours(1));
+        await InsertDeliveryAsync(store, "orders/delete", "{\"id\": \"recent and failed for good\"}", "failed", TimeSpan.FromDays(2), null, attempts: 10);
+        await InsertDeliveryAsync(store, "orders/delete", "{\"id\": 1}", "processed", TimeSpan.FromDays(8), null);
+
+        await SweepAsync();
+
+        Assert.Equal(0, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE body LIKE '%failed for good%' AND received_at < now() - interval '7 days'"));
+        Assert.Equal(0, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'processed'"));
+        Assert.Equal(1, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE body LIKE '%still to be tried%'"));
+        Assert.Equal(1, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE body LIKE '%recent and failed%'"));
+    }
+
+    [Fact]
+    public async Task a_data_request_export_holds_the_customer_their_orders_checkouts_and_raw_webhook_bodies()
+    {
+        var (token, store) = await ConnectedStoreAsync();
+        const string name = "Exportia";
+        var checkout = JsonNode.Parse(Fixture("webhook-checkouts-create.json"))!;
+        checkout["id"] = 7_700_000_000_001;
+        checkout["token"] = "export-checkout-token";
+        checkout["customer"]!["id"] = CustomerId;
+        checkout["customer"]!["admin_graphql_api_id"] = $"gid://shopify/Customer/{CustomerId}";
+        checkout["customer"]!["email"] = Email;
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, store.ShopDomain, "customers/create", Json(Customer(name))));
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, store.ShopDomain, "orders/create", Json(CustomerOrder(7_700_000_000_002, 12m, name))));
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, store.ShopDomain, "checkouts/create", Json(checkout)));
+        // Another customer's order, which must not be in the export.
+        var stranger = JsonNode.Parse(Order(7_700_000_000_003, 5m))!;
+        stranger["customer"]!["id"] = 999_001;
+        stranger["customer"]!["admin_graphql_api_id"] = "gid://shopify/Customer/999001";
+        stranger["customer"]!["first_name"] = "Strangerella";
+        stranger["customer"]!["email"] = "stranger@example.com"; // the fixture's is the fixtures' customer's, as in the redact sample
+        stranger["email"] = "stranger@example.com";
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, store.ShopDomain, "orders/create", Json(stranger)));
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, store.ShopDomain, "customers/data_request", DataRequest(store.ShopDomain, 5151, CustomerId)));
+        await WaitAppliedAsync(store.Id);
+
+        var browser = new BrowserSession(fixture.CreateClient());
+        browser.UseToken(token);
+        await browser.GetAsync("/login");
+        var (_, settings) = await browser.GetAsync($"/stores/{store.Id}/settings");
+        var link = System.Text.RegularExpressions.Regex.Match(settings, $"/stores/{store.Id}/settings/data-requests/[0-9a-f-]+").Value;
+        Assert.NotEmpty(link);
+        var (download, exported) = await browser.GetAsync(link);
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        var export = JsonNode.Parse(exported)!;
+
+        Assert.Contains(export["checkouts"]?.AsArray() ?? [], c => (string?)c!["token"] == "export-checkout-token");
+        Assert.NotNull(export["webhookDeliveries"]);
+        Assert.Equal(Email, (string?)export["customer"]!["email"]);
+        Assert.Contains(export["orders"]!.AsArray(), o => (string?)o!["id"] == "7700000000002" && o["lines"]?.AsArray().Count == 5);
+        Assert.DoesNotContain(export["orders"]!.AsArray(), o => (string?)o!["id"] == "7700000000003");
+        var topics = export["webhookDeliveries"]!.AsArray().Select(d => (string?)d!["topic"]).Order().ToList();
+        Assert.Equal(["checkouts/create", "customers/create", "customers/data_request", "orders/create"], topics);
+        // Raw, as Shopify sent them: the customer's own body, names and all.
+        Assert.Contains(export["webhookDeliveries"]!.AsArray(), d => ((string?)d!["body"])?.Contains(name) == true);
+        Assert.DoesNotContain("Strangerella", exported);
+    }
 }
