@@ -40,7 +40,7 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
         // Interleaved across the stores, many at once, as a busy minute of Shopify looks.
         var random = new Random(7);
         var posts = stores.SelectMany(s => orderIds[s.Id].Select(id => (s.ShopDomain, Topic: "orders/create", Body: Order(id, Total(id))))
-                .Concat(Enumerable.Range(1, 10).Select(i => (s.ShopDomain, Topic: "customers/data_request", Body: DataRequest(i, 500 + i)))))
+                .Concat(Enumerable.Range(1, 10).Select(i => (s.ShopDomain, Topic: "customers/data_request", Body: DataRequest(s.ShopDomain, i, 500 + i)))))
             .OrderBy(_ => random.Next()).ToList();
         var answers = new HttpStatusCode[posts.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, posts.Count), new ParallelOptions { MaxDegreeOfParallelism = 24 },
@@ -71,7 +71,7 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
             var stores = new List<StoreResponse>();
             for (var s = 0; s < 3; s++) stores.Add((await ConnectedStoreAsync()).Store);
             // A data request adds a row each time it is applied: twice applied would show as two rows.
-            var posts = Enumerable.Range(1, 60).SelectMany(i => stores.Select(s => (s.ShopDomain, Body: DataRequest(i, 9_000 + i)))).ToList();
+            var posts = Enumerable.Range(1, 60).SelectMany(i => stores.Select(s => (s.ShopDomain, Body: DataRequest(s.ShopDomain, i, 9_000 + i)))).ToList();
             await Parallel.ForEachAsync(posts, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (p, _) =>
                 Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, p.ShopDomain, "customers/data_request", p.Body)));
 
@@ -95,14 +95,14 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
     {
         var (_, store) = await ConnectedStoreAsync();
         var (_, other) = await ConnectedStoreAsync();
-        var body = DataRequest(77, 7_007);
+        var body = DataRequest(store.ShopDomain, 77, 7_007);
         var eventId = Guid.NewGuid().ToString();
         var webhookId = Guid.NewGuid().ToString();
         // Copies of one delivery, and other stores' deliveries around them, so that copies share intake's transactions.
         var answers = await Task.WhenAll(Enumerable.Range(0, 20).SelectMany(i => new[]
         {
             PostAsync(fixture, store.ShopDomain, "customers/data_request", body, eventId, webhookId),
-            PostAsync(fixture, other.ShopDomain, "customers/data_request", DataRequest(i, 8_000 + i)),
+            PostAsync(fixture, other.ShopDomain, "customers/data_request", DataRequest(other.ShopDomain, i, 8_000 + i)),
         }));
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a));
         // Shopify's retry of the same event under a new delivery id.
@@ -123,7 +123,7 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
         // worker that is updating the stored copy. Many copies in a stream make that moment likely.
         for (var round = 1; round <= 12; round++)
         {
-            var (eventId, webhookId, body) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString(), DataRequest(round, round));
+            var (eventId, webhookId, body) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString(), DataRequest(store.ShopDomain, round, round));
             var answers = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
             await Parallel.ForEachAsync(Enumerable.Range(0, 80), new ParallelOptions { MaxDegreeOfParallelism = 12 }, async (_, _) =>
                 answers.Add(await PostAsync(fixture, store.ShopDomain, "customers/data_request", body, eventId, webhookId)));
@@ -210,7 +210,7 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
     public async Task a_delivery_that_fails_every_try_stops_after_the_tenth_and_stays_failed()
     {
         var (_, store) = await ConnectedStoreAsync();
-        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, store.ShopDomain, "customers/redact", "{\"customer\": {}}"u8.ToArray()));
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, store.ShopDomain, "customers/redact", Encoding.UTF8.GetBytes($"{{\"shop_domain\": \"{store.ShopDomain}\", \"customer\": {{}}}}")));
         await WaitAppliedAsync(store.Id);
         Assert.Equal(1, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'failed' AND attempts = 1 AND next_attempt_at IS NOT NULL"));
 
@@ -356,11 +356,11 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
         var (domain, shopToken) = fixture.NewShop();
         var store = await fixture.ConnectStoreAsync(token, domain, shopToken, apiSecret: "first-app-secret");
         // Signed with the store's own app's secret: accepted (and that secret is now in intake's memory).
-        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, domain, "customers/data_request", DataRequest(1, 1), secret: "first-app-secret"));
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, domain, "customers/data_request", DataRequest(domain, 1, 1), secret: "first-app-secret"));
 
         Assert.Equal(HttpStatusCode.OK, await ConnectAgainAsync(token, domain, shopToken, "second-app-secret"));
-        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, domain, "customers/data_request", DataRequest(2, 2), secret: "second-app-secret"));
-        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(fixture, domain, "customers/data_request", DataRequest(3, 3), secret: "first-app-secret"));
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, domain, "customers/data_request", DataRequest(domain, 2, 2), secret: "second-app-secret"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(fixture, domain, "customers/data_request", DataRequest(domain, 3, 3), secret: "first-app-secret"));
         await WaitAppliedAsync(store.Id);
         Assert.Equal(2, await CountAsync(store.Id, "SELECT count(*) FROM customer_data_requests"));
     }
@@ -373,7 +373,7 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
         {
             var (domain, shopToken) = fixture.NewShop();
             var store = await fixture.ConnectStoreAsync(token, domain, shopToken);
-            Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, domain, "customers/data_request", DataRequest(1, 1))); // intake now knows it
+            Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, domain, "customers/data_request", DataRequest(domain, 1, 1))); // intake now knows it
             await fixture.WaitForSyncAsync(token, store.Id); // deleting a store while its sync writes can deadlock; not this test's subject
             await fixture.Host.Scenario(s => { s.Delete.Url($"/api/v1/stores/{store.Id}"); s.WithBearerToken(token); s.StatusCodeShouldBe(204); });
             return (domain, shopToken, store);
@@ -381,14 +381,14 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
 
         // Deleted: as for any shop no account connected, 200 and nothing kept.
         var (gone, _, goneStore) = await RememberedStoreAsync();
-        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, gone, "customers/data_request", DataRequest(2, 2)));
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, gone, "customers/data_request", DataRequest(gone, 2, 2)));
         Assert.Equal(0, await CountAsync(goneStore.Id, "SELECT count(*) FROM webhook_deliveries"));
 
         // Connected again (a new store): its deliveries land there, whatever intake remembered of the old one.
         var (back, shopToken, first) = await RememberedStoreAsync();
         var second = await fixture.ConnectStoreAsync(token, back, shopToken);
         Assert.NotEqual(first.Id, second.Id);
-        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, back, "customers/data_request", DataRequest(3, 3)));
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, back, "customers/data_request", DataRequest(back, 3, 3)));
         await WaitAppliedAsync(second.Id);
         Assert.Equal(1, await CountAsync(second.Id, "SELECT count(*) FROM customer_data_requests"));
         Assert.Equal(0, await CountAsync(first.Id, "SELECT count(*) FROM webhook_deliveries"));

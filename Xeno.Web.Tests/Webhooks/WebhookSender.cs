@@ -14,7 +14,7 @@ internal static class WebhookSender
     public static byte[] Fixture(string name) => File.ReadAllBytes(Path.Combine(FixtureDir, name));
 
     public static async Task<HttpStatusCode> PostAsync(XenoFixture fixture, string shop, string topic, byte[] body,
-        string? eventId = null, string? webhookId = null, string secret = XenoFixture.WebhookSecret)
+        string? eventId = null, string? webhookId = null, string secret = XenoFixture.WebhookSecret, DateTimeOffset? triggeredAt = null)
     {
         using var client = fixture.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/shopify") { Content = new ByteArrayContent(body) };
@@ -24,7 +24,7 @@ internal static class WebhookSender
         request.Headers.Add("X-Shopify-API-Version", "2026-10");
         request.Headers.Add("X-Shopify-Webhook-Id", webhookId ?? Guid.NewGuid().ToString());
         request.Headers.Add("X-Shopify-Event-Id", eventId ?? Guid.NewGuid().ToString());
-        request.Headers.Add("X-Shopify-Triggered-At", DateTimeOffset.UtcNow.ToString("O"));
+        request.Headers.Add("X-Shopify-Triggered-At", (triggeredAt ?? DateTimeOffset.UtcNow).ToString("O"));
         request.Headers.Add("X-Shopify-Hmac-Sha256", Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body)));
         return (await client.SendAsync(request)).StatusCode;
     }
@@ -50,11 +50,20 @@ internal static class WebhookSender
     }
 
     /// <summary>customers/data_request: each one applied adds a row, so it shows a delivery applied twice.</summary>
-    public static byte[] DataRequest(long requestId, long customerId)
+    public static byte[] DataRequest(string shop, long requestId, long customerId)
     {
         var body = JsonNode.Parse(Fixture("webhook-customers-data-request.json"))!;
+        body["shop_domain"] = shop;
         body["data_request"]!["id"] = requestId;
         body["customer"]!["id"] = customerId;
+        return Encoding.UTF8.GetBytes(body.ToJsonString());
+    }
+
+    /// <summary>A fixture whose shop_domain (privacy topics) names <paramref name="shop"/>, as Shopify's would.</summary>
+    public static byte[] ForShop(string fixture, string shop)
+    {
+        var body = JsonNode.Parse(Fixture(fixture))!;
+        body["shop_domain"] = shop;
         return Encoding.UTF8.GetBytes(body.ToJsonString());
     }
 

@@ -87,13 +87,14 @@ public sealed class WebhookTests(XenoFixture fixture)
             ("customers/create", "webhook-customers-create.json"), ("customers/update", "webhook-customers-create.json"),
             ("checkouts/create", "webhook-checkouts-create.json"), ("checkouts/update", "webhook-checkouts-create.json"),
             ("carts/create", "webhook-carts-create.json"), ("carts/update", "webhook-carts-update-real.json"),
-            ("customers/data_request", "webhook-customers-data-request.json"),
+            ("customers/data_request", "webhook-customers-data-request.json"), // shop_domain set to the store's below
             ("orders/delete", "webhook-orders-delete.json"), ("products/delete", "webhook-products-delete.json"),
             ("customers/delete", "webhook-customers-delete.json"), ("checkouts/delete", "webhook-checkouts-delete.json"),
         };
         foreach (var (topic, file) in topics)
         {
-            Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, topic, Fixture(file)));
+            var body = topic == "customers/data_request" ? WebhookSender.ForShop(file, store.ShopDomain) : Fixture(file);
+            Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, topic, body));
             await WaitProcessedAsync(store.Id); // in order, as the names say
         }
         Assert.Equal(topics.Length, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'processed'"));
@@ -259,7 +260,7 @@ public sealed class WebhookTests(XenoFixture fixture)
         var totalBefore = await fixture.ScalarAsync(store.Id, "SELECT sum(total_price) FROM orders");
         Assert.True(await PersonalDataRowsAsync(store.Id, email) > 0); // the test can see the data before
 
-        Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, "customers/redact", Fixture("webhook-customers-redact.json")));
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, "customers/redact", WebhookSender.ForShop("webhook-customers-redact.json", store.ShopDomain)));
         await WaitProcessedAsync(store.Id);
 
         Assert.Equal(0, await PersonalDataRowsAsync(store.Id, email));
@@ -293,7 +294,9 @@ public sealed class WebhookTests(XenoFixture fixture)
         var result = await fixture.Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{store.Id}"); s.WithBearerToken(token); });
         Assert.Equal("uninstalled", (await result.ReadAsJsonAsync<StoreResponse>())!.Status);
 
-        Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, "shop/redact", Fixture("webhook-shop-redact.json")));
+        // Shopify sends shop/redact 48 hours after the uninstall: as if they had passed.
+        await fixture.ScalarAsync(store.Id, $"UPDATE stores SET uninstalled_at = uninstalled_at - interval '49 hours' WHERE id = '{store.Id}'");
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, "shop/redact", WebhookSender.ForShop("webhook-shop-redact.json", store.ShopDomain)));
         for (var i = 0; i < 200 && await CountAsync(store.Id, "SELECT count(*) FROM customers") > 0; i++) await Task.Delay(50);
         Assert.Equal(0, await CountAsync(store.Id, "SELECT count(*) FROM customers"));
         Assert.Equal(0, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries"));

@@ -114,6 +114,7 @@ public static class ConnectStore
         store.Currency = shop.CurrencyCode;
         store.Timezone = shop.IanaTimezone;
         store.Status = StoreStatus.Active;
+        store.UninstalledAt = null;
         store.ConnectionError = null;
         if (existing is null)
         {

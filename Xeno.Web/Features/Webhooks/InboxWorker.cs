@@ -160,6 +160,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
 
         var applied = new List<Guid>();
         var failed = new List<(WebhookDelivery Delivery, Exception Error)>();
+        var ignored = new Dictionary<Guid, string?>();
         foreach (var delivery in deliveries)
         {
             await transaction.SaveAsync("delivery", ct);
@@ -171,10 +172,10 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
                 await using var hold = new NpgsqlBatch(connection, transaction) { BatchCommands = { HoldIntakeCommand(storeId) } };
                 await hold.ExecuteNonQueryAsync(ct);
             }
-            ProcessWebhook.Result result;
+            ProcessWebhook.Outcome outcome;
             try
             {
-                result = await ProcessWebhook.ApplyAsync(db, writer, delivery, applied, now, logger, ct);
+                outcome = await ProcessWebhook.ApplyAsync(db, writer, delivery, applied, now, logger, ct);
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
@@ -186,7 +187,12 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
                 continue;
             }
             await transaction.ReleaseAsync("delivery", ct);
-            if (result == ProcessWebhook.Result.StoreErased)
+            if (outcome.Result == ProcessWebhook.Result.Ignored)
+            {
+                ignored[delivery.Id] = outcome.IgnoredReason;
+                continue;
+            }
+            if (outcome.Result == ProcessWebhook.Result.StoreErased)
             {
                 // The store and everything of it is gone, the rest of this batch included.
                 await ExecuteAsync(connection, transaction, "DELETE FROM webhook_pending WHERE store_id = @tenant", storeId, ct);
@@ -197,7 +203,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         }
 
         if (applied.Count > 0) await writer.FinishAsync(ct);
-        var more = await FinishBatchAsync(connection, transaction, storeId, deliveries, failed, now, ct);
+        var more = await FinishBatchAsync(connection, transaction, storeId, deliveries, failed, ignored, now, ct);
         await transaction.CommitAsync(ct);
         // More is due (intake does not wake anyone for a store that is already marked): on, without waiting.
         return deliveries.Count > 0 || more;
@@ -261,7 +267,8 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
     /// that updated it, and intake must not be holding the lock this worker waits for when it does.
     /// </remarks>
     private static async Task<bool> FinishBatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid storeId,
-        List<WebhookDelivery> deliveries, List<(WebhookDelivery Delivery, Exception Error)> failed, DateTimeOffset now, CancellationToken ct)
+        List<WebhookDelivery> deliveries, List<(WebhookDelivery Delivery, Exception Error)> failed, Dictionary<Guid, string?> ignored,
+        DateTimeOffset now, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(HoldIntakeCommand(storeId));
@@ -271,15 +278,16 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
             var record = new NpgsqlBatchCommand("""
                 UPDATE webhook_deliveries d
                 SET status = u.status, attempts = u.attempts, processed_at = u.processed_at, last_error = u.last_error,
-                    next_attempt_at = u.next_attempt_at
-                FROM unnest(@id, @status, @attempts, @processed, @error, @next) AS u(id, status, attempts, processed_at, last_error, next_attempt_at)
+                    next_attempt_at = u.next_attempt_at, ignored_reason = u.ignored_reason
+                FROM unnest(@id, @status, @attempts, @processed, @error, @next, @reason)
+                  AS u(id, status, attempts, processed_at, last_error, next_attempt_at, ignored_reason)
                 WHERE d.tenant_id = @tenant AND d.id = u.id
                 """);
             record.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
             record.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = deliveries.Select(d => d.Id).ToArray() });
             record.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Array | NpgsqlDbType.Text)
             {
-                Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? "failed" : "processed").ToArray(),
+                Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? "failed" : ignored.ContainsKey(d.Id) ? "ignored" : "processed").ToArray(),
             });
             record.Parameters.Add(new NpgsqlParameter("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = deliveries.Select(d => d.Attempts + 1).ToArray() });
             record.Parameters.Add(new NpgsqlParameter("processed", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
@@ -293,6 +301,10 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
             record.Parameters.Add(new NpgsqlParameter("next", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
             {
                 Value = deliveries.Select(d => errors.ContainsKey(d.Id) ? NextAttempt(d.Attempts + 1, now)?.ToUniversalTime() : null).ToArray(),
+            });
+            record.Parameters.Add(new NpgsqlParameter("reason", NpgsqlDbType.Array | NpgsqlDbType.Text)
+            {
+                Value = deliveries.Select(d => ignored.GetValueOrDefault(d.Id)).ToArray(),
             });
             batch.BatchCommands.Add(record);
         }

@@ -21,30 +21,38 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
     public enum Result
     {
         Applied,
+        /// <summary>Recorded and not applied (<see cref="DeliveryChecks"/>): nothing changed.</summary>
+        Ignored,
         /// <summary>shop/redact deleted the store, its deliveries with it: the store's batch stops here.</summary>
         StoreErased,
     }
 
+    /// <summary>How a delivery ended, and why it was ignored when it was.</summary>
+    public readonly record struct Outcome(Result Result, string? IgnoredReason = null);
+
     /// <summary>Applies <paramref name="delivery"/> with <paramref name="db"/> and <paramref name="writer"/>, both on the
     /// batch's connection and transaction with its tenant set. <paramref name="appliedEarlier"/> are deliveries of the
     /// same batch applied before this one (their rows still say pending until the batch commits).</summary>
-    public static async Task<Result> ApplyAsync(XenoDb db, ShopDataWriter writer, WebhookDelivery delivery,
+    public static async Task<Outcome> ApplyAsync(XenoDb db, ShopDataWriter writer, WebhookDelivery delivery,
         IReadOnlyCollection<Guid> appliedEarlier, DateTimeOffset now, ILogger logger, CancellationToken ct)
     {
         var body = JsonNode.Parse(delivery.Body ?? "{}") ?? new JsonObject();
+        if (await DeliveryChecks.RefusalAsync(db, delivery, body, now, ct) is { } refusal)
+        {
+            logger.LogWarning("Webhook {DeliveryId} ({Topic}) ignored: {Reason}", delivery.Id, delivery.Topic, refusal);
+            return new Outcome(Result.Ignored, refusal);
+        }
         if (delivery.Topic == "shop/redact")
         {
             // Everything of the shop goes, this delivery with it (the tenant tables cascade from the store).
-            // REVIEW: API.md deletes a store only when it was uninstalled at least 48 h earlier, and ignores a body whose
-            // shop differs from X-Shopify-Shop-Domain; neither is checked here (nor was before the inbox became the queue).
             await db.Stores.Where(s => s.Id == delivery.TenantId).ExecuteDeleteAsync(ct);
             logger.LogInformation("Store {StoreId} erased on shop/redact", delivery.TenantId);
-            return Result.StoreErased;
+            return new Outcome(Result.StoreErased);
         }
         var at = delivery.TriggeredAt ?? delivery.ReceivedAt;
         await ApplyAsync(db, writer, delivery, body, at, appliedEarlier, now, ct);
         if (db.ChangeTracker.HasChanges()) await db.SaveChangesAsync(ct);
-        return Result.Applied;
+        return new Outcome(Result.Applied);
     }
 
     /// <summary>The Hangfire job that processed one delivery before the inbox became the queue. Jobs queued by an older
@@ -100,7 +108,8 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
             case "app/uninstalled":
                 // Shopify has revoked the tokens already; the data stays for a reinstall (shop/redact erases it 48 h later).
                 await ShopifyCredentials.MarkUninstalledAsync(db, delivery.TenantId,
-                    "Xeno was uninstalled from this shop. Reinstall it to resume syncing; the data Xeno holds is kept.", ct);
+                    "Xeno was uninstalled from this shop. Reinstall it to resume syncing; the data Xeno holds is kept.",
+                    DeliveryChecks.UninstalledAt(delivery), ct);
                 break;
             case "customers/redact":
                 await RedactCustomerAsync(db, delivery, body, appliedEarlier, now, ct);
@@ -117,14 +126,21 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
         }
     }
 
-    /// <summary>customers/redact: the customer's personal data goes, from the customer row and from every
-    /// stored webhook body that carried it; the anonymous amounts of their orders stay, so past sales hold.</summary>
+    /// <summary>customers/redact: the customer's personal data goes, from the customer row and from every stored webhook
+    /// body that carried it, whatever the delivery's status; the anonymous amounts of their orders stay, so past sales hold.
+    /// A delivery applied already (or never to be: failed for good) loses its body. One still to be applied (pending, or
+    /// failed with a try to come) keeps a body stripped of the personal data, so that its order still counts when it is
+    /// applied; and the customer row, marked redacted, takes no personal data from it or any later delivery.</summary>
     private static async Task RedactCustomerAsync(XenoDb db, WebhookDelivery delivery, JsonNode body, IReadOnlyCollection<Guid> appliedEarlier,
         DateTimeOffset now, CancellationToken ct)
     {
         var customerId = RestMapping.Long(body["customer"]?["id"]) ?? throw new FormatException("customers/redact without a customer id.");
         var email = RestMapping.Str(body["customer"]?["email"]);
         var phone = RestMapping.Str(body["customer"]?["phone"]);
+        var stored = await db.Customers.AsNoTracking().Where(c => c.Id == customerId).Select(c => new { c.Email, c.Phone }).FirstOrDefaultAsync(ct);
+        var orders = await db.Orders.AsNoTracking().Where(o => o.CustomerId == customerId).Select(o => o.Id).ToListAsync(ct);
+        orders.AddRange(RestMapping.Array(body["orders_to_redact"]).Select(o => RestMapping.Long(o)).OfType<long>());
+
         await db.Customers.Where(c => c.Id == customerId).ExecuteUpdateAsync(s => s
             .SetProperty(c => c.FirstName, (string?)null).SetProperty(c => c.LastName, (string?)null)
             .SetProperty(c => c.Email, (string?)null).SetProperty(c => c.Phone, (string?)null)
@@ -135,20 +151,22 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
             ON CONFLICT DO NOTHING
             """, ct);
 
-        // Applied bodies that name the customer (by id, email or phone) lose their body; this one too.
-        // REVIEW: a delivery still pending keeps its body until it is applied and the next redact or the weekly prune.
-        var idText = customerId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var applied = appliedEarlier.ToList();
-        await db.WebhookDeliveries
-            .Where(d => d.Body != null && (d.Id == delivery.Id || ((d.Status == "processed" || d.Status == "ignored" || applied.Contains(d.Id))
-                && (d.Body.Contains(idText) || (email != null && d.Body.Contains(email)) || (phone != null && d.Body.Contains(phone))))))
-            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Body, (string?)null), ct);
+        // The details the request gives, and those Xeno held (the customer may have changed them since).
+        var subject = CustomerData.Subject.Of(customerId, orders, email, phone, stored?.Email, stored?.Phone);
+        foreach (var (other, otherBody) in await CustomerData.DeliveriesAsync(db, subject, tracked: true, ct))
+        {
+            var applied = other.Id == delivery.Id || appliedEarlier.Contains(other.Id)
+                || other.Status is "processed" or "ignored" || other.Status == "failed" && other.NextAttemptAt is null;
+            other.Body = applied || otherBody is null ? null : CustomerData.Strip(otherBody, subject).ToJsonString();
+        }
+        // This delivery's own row, whatever it matched, and its copy in the batch.
+        await db.WebhookDeliveries.Where(d => d.Id == delivery.Id).ExecuteUpdateAsync(s => s.SetProperty(d => d.Body, (string?)null), ct);
         delivery.Body = null;
     }
 
     /// <summary>Every minute: marks the stores whose failed deliveries are due for another try (and, as a safety net,
     /// those with deliveries pending for over a minute, such as ones stored by a version that queued them in Hangfire),
-    /// wakes the workers, and prunes applied deliveries after a week.</summary>
+    /// wakes the workers, and prunes applied, ignored and finally failed deliveries after a week.</summary>
     [Queue("webhooks")]
     public async Task SweepAsync(CancellationToken ct)
     {
@@ -175,8 +193,17 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
                 ON CONFLICT DO NOTHING
                 """, ct);
 
-            // Processed deliveries are kept a week (to answer "what did Shopify send?"), then pruned.
-            await db.WebhookDeliveries.Where(d => (d.Status == "processed" || d.Status == "ignored") && d.ReceivedAt < keepUntil).ExecuteDeleteAsync(ct);
+            // Deliveries done with are kept a week (to answer "what did Shopify send?"), then pruned: applied, ignored, and
+            // failed for good (their bodies hold personal data too). A failed one with a try to come is still in the queue.
+            // Rows a worker holds are skipped, not waited for (next minute will do): the worker's redact may be updating
+            // some of them, in another order, and two such statements waiting on each other would deadlock.
+            await db.Database.ExecuteSqlInterpolatedAsync($"""
+                DELETE FROM webhook_deliveries WHERE tenant_id = {storeId} AND id IN (
+                  SELECT id FROM webhook_deliveries
+                  WHERE tenant_id = {storeId} AND received_at < {keepUntil}
+                    AND (status IN ('processed', 'ignored') OR status = 'failed' AND next_attempt_at IS NULL)
+                  FOR UPDATE SKIP LOCKED)
+                """, ct);
         }
         if (marked > 0)
         {

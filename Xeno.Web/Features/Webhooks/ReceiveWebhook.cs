@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Shopify;
@@ -40,7 +39,7 @@ public static class ReceiveWebhook
         }
         if (!authentic)
             return TypedResults.Problem(title: "The webhook's HMAC is missing or wrong.", statusCode: StatusCodes.Status401Unauthorized);
-        if (!IsJson(body))
+        if (DeliveryChecks.BodyShop.Read(body) is not { } bodyShop)
             return TypedResults.Problem(title: "The webhook body is not JSON.", statusCode: StatusCodes.Status400BadRequest);
 
         var topic = request.Headers["X-Shopify-Topic"].ToString().Trim().ToLowerInvariant();
@@ -56,8 +55,25 @@ public static class ReceiveWebhook
             EventId = Header(request, "X-Shopify-Event-Id"), WebhookId = Header(request, "X-Shopify-Webhook-Id"),
             TriggeredAt = DateTimeOffset.TryParse(Header(request, "X-Shopify-Triggered-At"), out var t) ? t.ToUniversalTime() : null,
             ApiVersion = Header(request, "X-Shopify-API-Version"), Body = Encoding.UTF8.GetString(body),
-            ReceivedAt = clock.GetUtcNow(), Status = WebhookTopics.IsHandled(topic) ? "pending" : "ignored",
+            ReceivedAt = clock.GetUtcNow(), Status = "pending",
         };
+        if (!WebhookTopics.IsHandled(topic))
+        {
+            delivery.Status = "ignored";
+            delivery.IgnoredReason = "Xeno does not handle this topic.";
+        }
+        else if (DeliveryChecks.ShopMismatch(topic, bodyShop, shopDomain) is { } mismatch)
+        {
+            // Another shop's body, resent under this shop's name: recorded for the operator, and nothing else. Its body
+            // (that shop's data) is not kept, and neither are its event and delivery ids: whoever resent it chose them,
+            // and the real delivery that carries them must not be taken for a repeat.
+            logger.LogWarning("Webhook {Topic} for {Shop} ignored: {Reason}", topic, shopDomain, mismatch);
+            delivery.Status = "ignored";
+            delivery.IgnoredReason = mismatch;
+            delivery.Body = null;
+            delivery.EventId = null;
+            delivery.WebhookId = null;
+        }
         try
         {
             if (await inbox.StoreAsync(delivery, ct) == WebhookInbox.Outcome.StoreGone)
@@ -79,18 +95,6 @@ public static class ReceiveWebhook
             return TypedResults.Problem(title: "The webhook could not be stored; send it again.", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         return TypedResults.Ok();
-    }
-
-    /// <summary>One complete JSON value, checked without building a document (the body is stored as received).</summary>
-    private static bool IsJson(byte[] body)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(body, isFinalBlock: true, state: default);
-            while (reader.Read()) { }
-            return true;
-        }
-        catch (JsonException) { return false; }
     }
 
     /// <summary>base64(HMAC-SHA256(raw body, secret)), compared in constant time. The secret is the store's own app's

@@ -134,10 +134,10 @@ public sealed class WebhookInbox(DatabaseConnections connections, IOptions<Webho
             var insert = new NpgsqlBatchCommand("""
                 WITH stored AS (
                   INSERT INTO webhook_deliveries (tenant_id, id, topic, shop_domain, event_id, webhook_id, triggered_at, api_version,
-                    body, received_at, status, attempts)
+                    body, received_at, status, ignored_reason, attempts)
                   SELECT @tenant, u.*, 0
-                  FROM unnest(@id, @topic, @shop, @event, @webhook, @triggered, @version, @body, @received, @status)
-                    AS u(id, topic, shop_domain, event_id, webhook_id, triggered_at, api_version, body, received_at, status)
+                  FROM unnest(@id, @topic, @shop, @event, @webhook, @triggered, @version, @body, @received, @status, @reason)
+                    AS u(id, topic, shop_domain, event_id, webhook_id, triggered_at, api_version, body, received_at, status, ignored_reason)
                   WHERE EXISTS (SELECT 1 FROM stores WHERE id = @tenant)
                   ON CONFLICT DO NOTHING
                   RETURNING status
@@ -163,6 +163,7 @@ public sealed class WebhookInbox(DatabaseConnections connections, IOptions<Webho
             Add(insert, "body", NpgsqlDbType.Text, rows.Select(d => d.Body).ToArray());
             Add(insert, "received", NpgsqlDbType.TimestampTz, rows.Select(d => d.ReceivedAt.ToUniversalTime()).ToArray());
             Add(insert, "status", NpgsqlDbType.Text, rows.Select(d => d.Status).ToArray());
+            Add(insert, "reason", NpgsqlDbType.Text, rows.Select(d => d.IgnoredReason).ToArray());
             batch.BatchCommands.Add(insert);
         }
 

@@ -32,6 +32,9 @@ public sealed class Store
     public required string Currency { get; set; }
     public required string Timezone { get; set; }
     public StoreStatus Status { get; set; }
+    /// <summary>When the app was uninstalled from the shop (while <see cref="Status"/> says so): shop/redact erases the
+    /// store only once this is 48 hours past.</summary>
+    public DateTimeOffset? UninstalledAt { get; set; }
     public DateTimeOffset ConnectedAt { get; set; }
     public DateTimeOffset? LastSyncedAt { get; set; }
     /// <summary>Set when Shopify refuses the stored token: syncs stop until the merchant reconnects.</summary>

@@ -183,6 +183,9 @@ public sealed class WebhookDelivery : ITenantOwned
     public int Attempts { get; set; }
     public DateTimeOffset? ProcessedAt { get; set; }
     public string? LastError { get; set; }
+    /// <summary>Why a delivery of a handled topic was recorded and not applied (status <c>ignored</c>): its body's shop
+    /// is another, a privacy request that came too late, a shop/redact before the uninstall is 48 hours old.</summary>
+    public string? IgnoredReason { get; set; }
     /// <summary>When a failed delivery is tried again; null once it has used all its attempts.</summary>
     public DateTimeOffset? NextAttemptAt { get; set; }
 }

@@ -110,7 +110,7 @@ public sealed class ShopifyCredentials(
         catch (ShopifyGrantRefusedException e)
         {
             logger.LogWarning("Shopify refused to renew the credentials of store {StoreId} ({Error}); the store is marked uninstalled", storeId, e.Error);
-            await MarkUninstalledAsync(db, storeId, UninstalledMessage, ct);
+            await MarkUninstalledAsync(db, storeId, UninstalledMessage, clock.GetUtcNow(), ct);
             await transaction.CommitAsync(ct);
             throw new ShopifyAuthException(UninstalledMessage);
         }
@@ -163,13 +163,16 @@ public sealed class ShopifyCredentials(
             .FirstOrDefaultAsync(ct);
 
     /// <summary>Uninstalled: the tokens are gone (Shopify revoked them), syncs stop, the data stays for a reinstall.</summary>
-    public static async Task MarkUninstalledAsync(XenoDb db, Guid storeId, string reason, CancellationToken ct)
+    /// <summary>Ends the store's access. <paramref name="at"/> starts the 48 hours after which shop/redact may erase the
+    /// store; a store already uninstalled keeps its first time, so a repeated app/uninstalled cannot push it back.</summary>
+    public static async Task MarkUninstalledAsync(XenoDb db, Guid storeId, string reason, DateTimeOffset at, CancellationToken ct)
     {
         await db.StoreCredentials.ExecuteUpdateAsync(s => s
             .SetProperty(c => c.EncryptedAccessToken, (string?)null).SetProperty(c => c.EncryptedRefreshToken, (string?)null)
             .SetProperty(c => c.AccessTokenExpiresAt, (DateTimeOffset?)null).SetProperty(c => c.RefreshTokenExpiresAt, (DateTimeOffset?)null), ct);
         await db.Stores.Where(s => s.Id == storeId).ExecuteUpdateAsync(s => s
-            .SetProperty(x => x.Status, StoreStatus.Uninstalled).SetProperty(x => x.ConnectionError, reason), ct);
+            .SetProperty(x => x.Status, StoreStatus.Uninstalled).SetProperty(x => x.ConnectionError, reason)
+            .SetProperty(x => x.UninstalledAt, x => x.Status == StoreStatus.Uninstalled && x.UninstalledAt != null ? x.UninstalledAt : at), ct);
     }
 
     private bool NeedsRenewal(StoreCredential? row) =>

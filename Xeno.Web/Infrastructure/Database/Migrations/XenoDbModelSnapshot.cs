@@ -619,6 +619,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("text")
                         .HasColumnName("timezone");
 
+                    b.Property<DateTimeOffset?>("UninstalledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("uninstalled_at");
+
                     b.Property<DateOnly?>("WindowsDay")
                         .HasColumnType("date")
                         .HasColumnName("windows_day");
@@ -934,6 +938,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                     b.Property<string>("EventId")
                         .HasColumnType("text")
                         .HasColumnName("event_id");
+
+                    b.Property<string>("IgnoredReason")
+                        .HasColumnType("text")
+                        .HasColumnName("ignored_reason");
 
                     b.Property<string>("LastError")
                         .HasColumnType("text")
