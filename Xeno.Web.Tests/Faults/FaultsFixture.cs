@@ -68,6 +68,14 @@ public sealed class FaultsFixture : IAsyncLifetime
         ("Jobs__InvisibilityTimeout", InvisibilityTimeout.ToString("c", CultureInfo.InvariantCulture)),
     ];
 
+    /// <summary>Restarts the cluster under every process of this Xeno (see <see cref="PrivatePostgres.RestartAsync"/>); the
+    /// tests' own pooled connections to it died with it.</summary>
+    public async Task RestartPostgresAsync(TimeSpan downFor)
+    {
+        await Postgres.RestartAsync(downFor);
+        NpgsqlConnection.ClearPool(new NpgsqlConnection(OwnerConnectionString));
+    }
+
     /// <summary>A worker process (Hangfire's sync jobs and the webhook inbox), up and answering its health check.</summary>
     public Task<XenoProcess> StartWorkerAsync(params (string Key, string Value)[] extra) =>
         XenoProcess.ServeAsync("--role worker", Settings().Concat(extra));
