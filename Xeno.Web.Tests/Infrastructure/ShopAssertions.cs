@@ -32,9 +32,12 @@ public static class ShopAssertions
     }
 
     /// <summary>The same sums over what Xeno stored, read in SQL as the owner with the tenant set.</summary>
-    public static async Task<string> StoredAsync(XenoFixture fixture, Guid storeId)
+    public static Task<string> StoredAsync(XenoFixture fixture, Guid storeId) => StoredAsync(fixture.OwnerConnectionString, storeId);
+
+    /// <summary>The same sums over what Xeno stored in the database <paramref name="ownerConnectionString"/> reaches.</summary>
+    public static async Task<string> StoredAsync(string ownerConnectionString, Guid storeId)
     {
-        await using var conn = new NpgsqlConnection(fixture.OwnerConnectionString);
+        await using var conn = new NpgsqlConnection(ownerConnectionString);
         await conn.OpenAsync();
         await using (var set = new NpgsqlCommand("SELECT set_config('app.tenant_id', @t, false)", conn))
         {

@@ -38,10 +38,10 @@ public sealed class XenoProcess : IAsyncDisposable
         return (xeno._process.ExitCode, xeno.Output);
     }
 
-    /// <summary>Starts Xeno serving on a free loopback port, and waits until it answers /healthz.</summary>
-    public static async Task<XenoProcess> ServeAsync(string args, IEnumerable<(string Key, string Value)> settings)
+    /// <summary>Starts Xeno serving on <paramref name="port"/> (a free loopback port when null), and waits until it answers /healthz.</summary>
+    public static async Task<XenoProcess> ServeAsync(string args, IEnumerable<(string Key, string Value)> settings, int? port = null)
     {
-        var port = FreePort();
+        port ??= FreePort();
         var xeno = new XenoProcess(Start($"--urls http://127.0.0.1:{port} {args}", settings)) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         using var http = new HttpClient { BaseAddress = xeno.BaseAddress };
         var deadline = DateTime.UtcNow.AddSeconds(90);
@@ -74,7 +74,34 @@ public sealed class XenoProcess : IAsyncDisposable
         return Process.Start(info)!;
     }
 
-    private static int FreePort()
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Ends the process at once (SIGKILL), as a machine lost or the OOM killer would: nothing of it runs on.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Asks the process to stop (SIGTERM), as a deploy or a scale-down does, and waits for it to exit.</summary>
+    /// <returns>Its exit code.</returns>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        if (SendSignal(_process.Id, SigTerm) != 0) throw new InvalidOperationException($"kill(SIGTERM) of {_process.Id} failed.");
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        _process.WaitForExit(); // drains the redirected output
+        return _process.ExitCode;
+    }
+
+    private const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

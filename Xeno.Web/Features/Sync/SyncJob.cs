@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Ingestion;
 using Xeno.Web.Infrastructure.Shopify;
@@ -22,7 +23,11 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(5);
 
     [Queue("sync")]
-    [AutomaticRetry(Attempts = 0)] // a failed run is recorded as failed; the next run (cron or "Sync now") starts anew
+    // A run that fails is recorded as failed and its job ends there; the next run (cron or "Sync now") starts anew. Only a
+    // run that lost its database leaves by an exception, still running with its checkpoint: retried, the job resumes it.
+    // REVIEW: past the last retry (about 40 minutes without a database) the run stays "running" and holds the store's
+    // one active run; an operator re-queues the job from /hangfire.
+    [AutomaticRetry(Attempts = 8, DelaysInSeconds = new[] { 5, 10, 20, 40, 60, 120, 600, 1200 }, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     public async Task RunAsync(Guid storeId, Guid runId, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -82,6 +87,14 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
             await db.Stores.Where(s => s.Id == storeId && s.Status == StoreStatus.Active)
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.ConnectionError, e.Message), ct);
             await FinishAsync(db, run, "failed", e.Message, ct);
+        }
+        catch (Exception e) when (IsDatabaseOutage(e))
+        {
+            // The database went away under the run (a restart, a failover). It is not the merchant's failure, and nothing can
+            // be recorded now anyway: a run marked failed here would hold every later sync back until someone asked again,
+            // and one whose mark failed would stay "running" for good. So the run stays running, and the job is retried.
+            logger.LogWarning(e, "Sync {RunId} of store {StoreId} lost its database; the job is retried and resumes the run", run.Id, storeId);
+            throw;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -190,6 +203,17 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
         run.Error = error;
         run.FinishedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>A connection lost or refused, or the server shutting down or starting (Npgsql's transient failures), however
+    /// deep EF Core wrapped it.</summary>
+    private static bool IsDatabaseOutage(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is NpgsqlException { IsTransient: true }
+                or PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow })
+                return true;
+        return false;
     }
 
     private static string MerchantMessage(Exception e) => e switch

@@ -17,6 +17,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
     private readonly string _dataDir;
     private readonly bool _deleteOnDispose;
     private readonly string _binDir;
+    private bool _durable;
 
     private PrivatePostgres(string dataDir, string binDir, bool deleteOnDispose, string connectionString)
     {
@@ -52,13 +53,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
         File.WriteAllText(Path.Combine(dataDir, "port"), port.ToString());
         if (asPostgresUser) Run("chown", $"-R postgres \"{dataDir}\"");
 
-        if (!IsRunning(binDir, asPostgresUser, clusterDir))
-        {
-            RunPg(binDir, asPostgresUser, "pg_ctl",
-                $"-D \"{clusterDir}\" -l \"{Path.Combine(dataDir, "server.log")}\" -w -t 60 start " +
-                $"-o \"-p {port} -k '{dataDir}' -c listen_addresses=127.0.0.1 -c max_connections=200" +
-                (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off") + "\"");
-        }
+        if (!IsRunning(binDir, asPostgresUser, clusterDir)) StartServer(binDir, asPostgresUser, dataDir, port, durable);
 
         var ownerPassword = File.Exists(secretsFile) ? File.ReadAllText(secretsFile).Trim() : null;
         if (ownerPassword is null)
@@ -76,7 +71,24 @@ public sealed class PrivatePostgres : IAsyncDisposable
         {
             Host = "127.0.0.1", Port = port, Username = "xeno_owner", Password = ownerPassword, Database = database,
         };
-        return new PrivatePostgres(dataDir, binDir, deleteOnDispose, owner.ConnectionString);
+        return new PrivatePostgres(dataDir, binDir, deleteOnDispose, owner.ConnectionString) { _durable = durable };
+    }
+
+    private static void StartServer(string binDir, bool asPostgresUser, string dataDir, int port, bool durable) =>
+        RunPg(binDir, asPostgresUser, "pg_ctl",
+            $"-D \"{Path.Combine(dataDir, "cluster")}\" -l \"{Path.Combine(dataDir, "server.log")}\" -w -t 60 start " +
+            $"-o \"-p {port} -k '{dataDir}' -c listen_addresses=127.0.0.1 -c max_connections=200" +
+            (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off") + "\"");
+
+    /// <summary>Stops the server (<paramref name="mode"/> <c>immediate</c>: as a crash would, every session cut off and
+    /// recovery at the next start) and starts it again on the same port after <paramref name="downFor"/>: what the
+    /// fault tests do to the database under a running sync.</summary>
+    public async Task RestartAsync(TimeSpan downFor, string mode = "immediate")
+    {
+        var asPostgresUser = Environment.UserName == "root";
+        RunPg(_binDir, asPostgresUser, "pg_ctl", $"-D \"{Path.Combine(_dataDir, "cluster")}\" -m {mode} -w stop");
+        await Task.Delay(downFor);
+        StartServer(_binDir, asPostgresUser, _dataDir, ReadPort(_dataDir)!.Value, _durable);
     }
 
     /// <summary>Another database owned by the same owner, for a second Xeno process that must not share

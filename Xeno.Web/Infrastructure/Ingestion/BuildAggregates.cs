@@ -1,5 +1,6 @@
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Tenancy;
 
@@ -12,13 +13,35 @@ namespace Xeno.Web.Infrastructure.Ingestion;
 /// only read, such as every store of a database that predates the aggregates. It also moves every store's ranked
 /// windows on to its new local day soon after midnight, so that no dashboard has to.
 /// </summary>
-public sealed class BuildAggregates(IServiceScopeFactory scopes, ILogger<BuildAggregates> logger)
+public sealed class BuildAggregates(IServiceScopeFactory scopes, DatabaseConnections connections, ILogger<BuildAggregates> logger)
 {
     public const string RecurringJobId = "build-aggregates";
 
+    /// <summary>Key of the advisory lock one run holds (two-key form, apart from the webhook inbox's locks).</summary>
+    private const int LockSpace = 0x4147_4700;
+
     [Queue("default")]
-    [DisableConcurrentExecution(timeoutInSeconds: 600)]
     public async Task RunAsync(CancellationToken ct)
+    {
+        // One run at a time; a run that finds another under way leaves at once, and the next minute's looks again.
+        // Hangfire's DisableConcurrentExecution held a worker for up to ten minutes waiting, and its lock outlived a killed
+        // worker or a database restart by ten more: after such a fault, one run queued a minute filled every worker with
+        // waits and no sync ran. A session's advisory lock ends with the session (its own connection, not pooled).
+        await using var guard = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connections.App)
+        {
+            Pooling = false, ApplicationName = "xeno-build-aggregates",
+        }.ConnectionString);
+        await guard.OpenAsync(ct);
+        await using (var take = new NpgsqlCommand($"SELECT pg_try_advisory_lock({LockSpace}, 0)", guard))
+            if (await take.ExecuteScalarAsync(ct) is not true)
+            {
+                logger.LogDebug("Aggregates are being built by another worker");
+                return;
+            }
+        await BuildAsync(ct);
+    }
+
+    private async Task BuildAsync(CancellationToken ct)
     {
         List<Guid> stale, newDay;
         await using (var scope = scopes.CreateAsyncScope())

@@ -46,7 +46,7 @@ public static class JobsSetup
                     // A long sync keeps its job fetched (heartbeat), and a dead worker's job comes back
                     // after the timeout instead of being taken twice while it still runs.
                     UseSlidingInvisibilityTimeout = true,
-                    InvisibilityTimeout = TimeSpan.FromMinutes(5),
+                    InvisibilityTimeout = builder.Configuration.GetValue("Jobs:InvisibilityTimeout", TimeSpan.FromMinutes(5)),
                 }));
 
         // Operators only: the dashboard shows every store's jobs, so no merchant may see it. Asked of the database on each
