@@ -119,6 +119,41 @@ public sealed partial class Shop : GraphModel
         return index;
     }
 
+    private OrderNodeIndex? _orderNodes;
+
+    /// <summary>Orders, their lines and their refunds by id: <c>nodes(ids:)</c> over a million orders' refunds would
+    /// otherwise scan every order per id. Rebuilt after any change, as <see cref="OrdersByCustomer"/> is.</summary>
+    private OrderNodeIndex OrderNodes()
+    {
+        var index = _orderNodes;
+        var changes = Interlocked.Read(ref _changes);
+        if (index is null || index.Changes != changes || index.Count != _orders.Count)
+            _orderNodes = index = new OrderNodeIndex(_orders, changes);
+        return index;
+    }
+
+    private sealed class OrderNodeIndex
+    {
+        private readonly Dictionary<(string, long), object> _nodes = [];
+
+        public OrderNodeIndex(List<Order> orders, long changes)
+        {
+            Changes = changes;
+            Count = orders.Count;
+            foreach (var order in orders)
+            {
+                _nodes.TryAdd(("Order", order.Id), order);
+                foreach (var line in order.LineItems) _nodes.TryAdd(("LineItem", line.Id), line);
+                foreach (var refund in order.Refunds) _nodes.TryAdd(("Refund", refund.Id), refund);
+            }
+        }
+
+        public long Changes { get; }
+        public int Count { get; }
+
+        public object? Find(string type, long id) => _nodes.GetValueOrDefault((type, id));
+    }
+
     private sealed class OrderIndex
     {
         private readonly Dictionary<Customer, List<Order>> _byCustomer = new(ReferenceEqualityComparer.Instance);
@@ -156,9 +191,7 @@ public sealed partial class Shop : GraphModel
         return type switch
         {
             "Shop" => id == Id ? this : null,
-            "Order" => _orders.Find(o => o.Id == id),
-            "LineItem" => _orders.SelectMany(o => o.LineItems).FirstOrDefault(l => l.Id == id),
-            "Refund" => _orders.SelectMany(o => o.Refunds).FirstOrDefault(r => r.Id == id),
+            "Order" or "LineItem" or "Refund" => OrderNodes().Find(type, id),
             "Customer" => _customers.Find(c => c.Id == id),
             "Product" => _products.Find(p => p.Id == id),
             "ProductVariant" => _products.SelectMany(p => p.Variants).FirstOrDefault(v => v.Id == id),

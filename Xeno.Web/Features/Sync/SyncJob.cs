@@ -60,7 +60,9 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
             if (full)
             {
                 // A backfill writes without keeping aggregates as it goes; one pass over the store builds them all, and
-                // the dashboard shows the store from here on, while the refunds' details still arrive.
+                // the dashboard shows the store from here on, while the refunds' details still arrive. The planner
+                // first learns how many rows the backfill brought (autovacuum would, a minute or more later).
+                await db.Database.ExecuteSqlRawAsync("SELECT xeno_analyze_store_tables()", ct);
                 await db.WriteAsync(storeId, writer =>
                 {
                     writer.Affected.Everything = true;

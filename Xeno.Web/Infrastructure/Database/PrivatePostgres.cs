@@ -29,7 +29,9 @@ public sealed class PrivatePostgres : IAsyncDisposable
     /// <summary>Connection string of the database owner (CREATEROLE, not superuser).</summary>
     public string ConnectionString { get; }
 
-    public static async Task<PrivatePostgres> StartAsync(string dataDir, bool deleteOnDispose, string database = "xeno")
+    /// <param name="durable">Start with PostgreSQL's production durability (fsync, synchronous commit, full page writes),
+    /// as a benchmark of durably stored data needs; by default those are off, which suits tests and the demo.</param>
+    public static async Task<PrivatePostgres> StartAsync(string dataDir, bool deleteOnDispose, string database = "xeno", bool durable = false)
     {
         var binDir = FindBinDir();
         var clusterDir = Path.Combine(dataDir, "cluster");
@@ -54,7 +56,8 @@ public sealed class PrivatePostgres : IAsyncDisposable
         {
             RunPg(binDir, asPostgresUser, "pg_ctl",
                 $"-D \"{clusterDir}\" -l \"{Path.Combine(dataDir, "server.log")}\" -w -t 60 start " +
-                $"-o \"-p {port} -k '{dataDir}' -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off\"");
+                $"-o \"-p {port} -k '{dataDir}' -c listen_addresses=127.0.0.1 -c max_connections=200" +
+                (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off") + "\"");
         }
 
         var ownerPassword = File.Exists(secretsFile) ? File.ReadAllText(secretsFile).Trim() : null;

@@ -93,7 +93,9 @@ public static class ShopAggregates
     private static async Task RebuildLockedAsync(Sql sql, string timezone, CancellationToken ct)
     {
         var tz = ("tz", (object)timezone, NpgsqlDbType.Text);
-        foreach (var statement in RebuildStatements) await sql.ExecuteAsync(statement, ct, tz);
+        // A pass over a store's whole history is a job's work, bound by nothing but the history's size: neither the
+        // client's command timeout nor the session's statement timeout (lifted in the first statement) applies.
+        foreach (var statement in RebuildStatements) await sql.ExecuteAsync(statement, ct, unbounded: true, tz);
     }
 
     /// <summary>
@@ -122,6 +124,7 @@ public static class ShopAggregates
           SELECT order_id, sum(original_unit_price * quantity) AS gross, sum(discount_allocated) AS discounts
           FROM order_lines WHERE tenant_id = @tenant AND NOT is_gift_card GROUP BY order_id) l ON l.order_id = o.id
         WHERE o.tenant_id = @tenant AND NOT o.test AND o.deleted_at IS NULL;
+        ANALYZE rebuild_orders;
         CREATE TEMP TABLE rebuild_refunds ON COMMIT DROP AS
         SELECT r.id, o.customer_id, (r.created_at AT TIME ZONE @tz)::date AS day, r.shipping_refunded, r.shipping_tax_refunded,
                coalesce(x.returns, 0) AS returns, coalesce(x.tax, 0) AS tax, x.refund_id IS NOT NULL AS has_lines
@@ -131,7 +134,6 @@ public static class ShopAggregates
           FROM refund_lines rl LEFT JOIN order_lines l ON l.tenant_id = @tenant AND l.id = rl.line_item_id
           WHERE rl.tenant_id = @tenant AND NOT coalesce(l.is_gift_card, false) GROUP BY rl.refund_id) x ON x.refund_id = r.id
         WHERE r.tenant_id = @tenant;
-        ANALYZE rebuild_orders;
         ANALYZE rebuild_refunds;
         """,
         """
@@ -488,9 +490,13 @@ public static class ShopAggregates
     /// <summary>Runs SQL on the writer's connection and transaction, with the tenant as <c>@tenant</c>.</summary>
     private sealed class Sql(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid tenant)
     {
-        public async Task ExecuteAsync(string text, CancellationToken ct, params (string Name, object Value, NpgsqlDbType Type)[] parameters)
+        public Task ExecuteAsync(string text, CancellationToken ct, params (string Name, object Value, NpgsqlDbType Type)[] parameters) =>
+            ExecuteAsync(text, ct, unbounded: false, parameters);
+
+        public async Task ExecuteAsync(string text, CancellationToken ct, bool unbounded, params (string Name, object Value, NpgsqlDbType Type)[] parameters)
         {
             await using var command = Command(text, parameters);
+            if (unbounded) command.CommandTimeout = 0;
             await command.ExecuteNonQueryAsync(ct);
         }
 
