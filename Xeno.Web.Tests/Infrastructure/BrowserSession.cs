@@ -28,13 +28,20 @@ public sealed partial class BrowserSession(HttpClient client)
     }
 
     /// <summary>Posts a form as the page <paramref name="fromPage"/> would, antiforgery token included.</summary>
-    public async Task<(HttpResponseMessage Response, string Html)> PostFormAsync(string url, string fromPage, IDictionary<string, string> fields)
+    public Task<(HttpResponseMessage Response, string Html)> PostFormAsync(string url, string fromPage, IDictionary<string, string> fields) =>
+        SendFormAsync(HttpMethod.Post, url, fromPage, fields);
+
+    /// <summary>A form, or htmx's request, of any method, antiforgery token taken from <paramref name="fromPage"/>.</summary>
+    public async Task<(HttpResponseMessage Response, string Html)> SendFormAsync(HttpMethod method, string url, string fromPage,
+        IDictionary<string, string> fields, bool htmx = false)
     {
         var (_, html) = await GetAsync(fromPage);
         var token = AntiforgeryInput().Match(html);
         var all = new Dictionary<string, string>(fields);
         if (token.Success) all["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value);
-        return await PostRawAsync(url, all);
+        using var request = new HttpRequestMessage(method, url) { Content = new FormUrlEncodedContent(all) };
+        if (htmx) request.Headers.Add("HX-Request", "true");
+        return await SendAsync(request);
     }
 
     public async Task<(HttpResponseMessage Response, string Html)> PostRawAsync(string url, IDictionary<string, string> fields)
