@@ -225,6 +225,57 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
         Assert.Equal(0, await CountAsync(store.Id, $"SELECT count(*) FROM webhook_pending WHERE store_id = '{store.Id}'"));
     }
 
+    [Fact]
+    public async Task a_batch_that_fails_as_a_whole_counts_its_tries_and_its_deliveries_are_applied_once_the_cause_is_gone()
+    {
+        var (_, store) = await ConnectedStoreAsync();
+        // The batch's common write (the store's data version) fails for this store while the flag is up, as a broken
+        // aggregate or a full disk would: no savepoint of a delivery catches it, the whole batch rolls back.
+        var flag = $"poison_{store.Id:N}";
+        await OwnerAsync($"""
+            CREATE TABLE {flag} (on_ boolean);
+            INSERT INTO {flag} VALUES (true);
+            CREATE FUNCTION {flag}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF EXISTS (SELECT 1 FROM {flag}) THEN RAISE EXCEPTION 'the batch breaks'; END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER {flag} BEFORE UPDATE OF data_version ON stores FOR EACH ROW WHEN (NEW.id = '{store.Id}') EXECUTE FUNCTION {flag}();
+            GRANT SELECT ON {flag} TO PUBLIC;
+            """);
+        try
+        {
+            await StoreTogetherAsync(store,
+                ("orders/create", Encoding.UTF8.GetString(Order(7_300_000_000_001, 10m))),
+                ("orders/create", Encoding.UTF8.GetString(Order(7_300_000_000_002, 20m))),
+                ("orders/create", Encoding.UTF8.GetString(Order(7_300_000_000_003, 30m))));
+
+            // Each try is counted although the batch rolled back, with the error and a time to try again.
+            await WaitUntilAsync(async () => await CountAsync(store.Id, """
+                SELECT count(*) FROM webhook_deliveries WHERE status = 'failed' AND attempts >= 1 AND last_error LIKE '%the batch breaks%' AND next_attempt_at IS NOT NULL
+                """) == 3, "the failed try to be counted");
+            Assert.Equal(0, await CountAsync(store.Id, "SELECT count(*) FROM orders"));
+
+            await OwnerAsync($"DELETE FROM {flag}");
+            await SetAsync(store.Id, "UPDATE webhook_deliveries SET next_attempt_at = now() - interval '1 second' WHERE status = 'failed'");
+            await SweepAsync();
+            await WaitUntilAsync(async () => await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'processed'") == 3, "the retries");
+            Assert.Equal(60m, (decimal)(await fixture.ScalarAsync(store.Id, "SELECT sum(total_price) FROM orders"))!);
+        }
+        finally
+        {
+            await OwnerAsync($"DROP TRIGGER {flag} ON stores; DROP FUNCTION {flag}(); DROP TABLE {flag};");
+        }
+    }
+
+    private async Task OwnerAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(fixture.OwnerConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>A connection of the app role holding the store's row (no key update: the foreign keys of intake's rows may still check it).</summary>
     private async Task<(NpgsqlConnection Connection, NpgsqlTransaction Transaction)> HoldStoreRowAsync(Guid storeId, string mode)
     {

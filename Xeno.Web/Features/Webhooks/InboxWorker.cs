@@ -19,10 +19,9 @@ namespace Xeno.Web.Features.Webhooks;
 /// </summary>
 /// <remarks>Loops wake at once on intake's NOTIFY and otherwise look every <see cref="WebhookOptions.PollInterval"/>.
 /// On shutdown a batch under way finishes; past the host's shutdown timeout it is abandoned and rolls back.
-/// REVIEW: attempts are counted in the batch's own transaction, so a batch that fails outside the savepoints rolls its
-/// counts back, and its deliveries are tried again and again without ever being marked failed: after an exception at
-/// the back of the line (<see cref="SendToBackAsync"/>), after a crash of the process first in line again. A count
-/// kept apart would need a write outside the batch before each try.</remarks>
+/// A batch that fails outside the savepoints (in its common writes) rolls its attempt counts back too; so its
+/// deliveries' try is counted in a transaction of its own (<see cref="CountFailedTryAsync"/>), and a delivery tried
+/// before is applied alone, so that one delivery that breaks its batch cannot hold back the others for long.</remarks>
 public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFactory scopes, IOptions<WebhookOptions> options,
     TimeProvider clock, ILogger<InboxWorker> logger) : BackgroundService
 {
@@ -125,20 +124,22 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
     public async Task<bool> ProcessNextBatchAsync(CancellationToken ct)
     {
         Guid? claimed = null;
+        List<WebhookDelivery>? batch = null;
         try
         {
-            return await ProcessBatchAsync(storeId => claimed = storeId, ct);
+            return await ProcessBatchAsync(storeId => claimed = storeId, deliveries => batch = deliveries, ct);
         }
-        catch (Exception) when (claimed is { } storeId && !ct.IsCancellationRequested)
+        catch (Exception e) when (claimed is { } storeId && !ct.IsCancellationRequested)
         {
             // Rolled back, so the store keeps its place at the head of the line; a store whose batch fails each time
             // would hold every worker. Sent to the back, it is tried again after the others.
+            if (batch is { Count: > 0 }) await CountFailedTryAsync(storeId, batch, e);
             await SendToBackAsync(storeId);
             throw;
         }
     }
 
-    private async Task<bool> ProcessBatchAsync(Action<Guid> claimed, CancellationToken ct)
+    private async Task<bool> ProcessBatchAsync(Action<Guid> claimed, Action<List<WebhookDelivery>> claimedDeliveries, CancellationToken ct)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync(ct);
@@ -148,6 +149,10 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
 
         var now = clock.GetUtcNow();
         var deliveries = await ClaimDeliveriesAsync(connection, transaction, storeId, now, ct);
+        // A delivery tried before may be what broke its last batch: it goes alone (the others stay claimed, untouched,
+        // until this commits, and come next).
+        if (deliveries is [{ Attempts: > 0 } retry, _, ..]) deliveries = [retry];
+        claimedDeliveries(deliveries);
 
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().Set(storeId);
@@ -332,6 +337,41 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         hold.Parameters.Add(new NpgsqlParameter("space", NpgsqlDbType.Integer) { Value = WebhooksSetup.AdvisoryLockSpace });
         hold.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
         return hold;
+    }
+
+    /// <summary>Counts a try of each delivery of a batch that rolled back whole, in a transaction of its own, with the
+    /// same backoff and last try as a delivery that failed alone.</summary>
+    private async Task CountFailedTryAsync(Guid storeId, List<WebhookDelivery> deliveries, Exception error)
+    {
+        try
+        {
+            var now = clock.GetUtcNow();
+            await using var connection = new NpgsqlConnection(ConnectionString);
+            await connection.OpenAsync();
+            await using var batch = new NpgsqlBatch(connection);
+            var tenant = new NpgsqlBatchCommand("SELECT set_config('app.tenant_id', @tenant::text, false)");
+            tenant.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+            batch.BatchCommands.Add(tenant);
+            var count = new NpgsqlBatchCommand("""
+                UPDATE webhook_deliveries d SET status = 'failed', attempts = u.attempts, last_error = @error, next_attempt_at = u.next_attempt_at
+                FROM unnest(@id, @attempts, @next) AS u(id, attempts, next_attempt_at)
+                WHERE d.tenant_id = @tenant AND d.id = u.id AND d.status IN ('pending', 'failed')
+                """);
+            count.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
+            count.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = $"{error.GetType().Name}: {error.Message}" });
+            count.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = deliveries.Select(d => d.Id).ToArray() });
+            count.Parameters.Add(new NpgsqlParameter("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = deliveries.Select(d => d.Attempts + 1).ToArray() });
+            count.Parameters.Add(new NpgsqlParameter("next", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
+            {
+                Value = deliveries.Select(d => NextAttempt(d.Attempts + 1, now)?.ToUniversalTime()).ToArray(),
+            });
+            batch.BatchCommands.Add(count);
+            await batch.ExecuteNonQueryAsync();
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning(e, "The failed try of a webhook batch of store {StoreId} could not be counted", storeId);
+        }
     }
 
     private async Task SendToBackAsync(Guid storeId)
