@@ -1,4 +1,5 @@
 using Carter;
+using Microsoft.OpenApi;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Tenancy;
 
@@ -33,11 +34,30 @@ public sealed class MetricsModule : ICarterModule
 
 internal static class MetricsEndpointDescription
 {
+    private static readonly Dictionary<string, string> ParameterDescriptions = new(StringComparer.Ordinal)
+    {
+        ["storeId"] = "The store (one of the caller's; any other answers 404).",
+        ["from"] = "First date of the range, yyyy-MM-dd in the shop's zone (default: 29 days before `to`).",
+        ["to"] = "Last date of the range, yyyy-MM-dd in the shop's zone (default: today). At most 731 days from `from`.",
+        ["compare"] = "`previous` (the same number of days just before `from`) or `year` (from − 1 year .. to − 1 year, 29 February as 28 February).",
+        ["format"] = "`csv` answers text/csv whatever the Accept header; `json` answers JSON. Without it, `Accept: text/csv` asks for CSV.",
+        ["limit"] = "How many items, 1 to 100.",
+        ["asOf"] = "Only data up to this date counts, yyyy-MM-dd in the shop's zone (default: today).",
+        ["months"] = "How many acquisition months, ending with asOf's month, 1 to 36 (default 12).",
+    };
+
     /// <summary>What the OpenAPI document says of a metrics endpoint: its JSON body (or the same as CSV) and its problems.</summary>
     public static RouteHandlerBuilder Describe<TResponse>(this RouteHandlerBuilder endpoint, string name, string summary, bool ofOneStore = true)
     {
         endpoint.WithName(name)
             .WithSummary(summary)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                foreach (var parameter in operation.Parameters ?? [])
+                    if (parameter is OpenApiParameter { Name: { } known } described && ParameterDescriptions.TryGetValue(known, out var text))
+                        described.Description = text;
+                return Task.CompletedTask;
+            })
             .Produces<TResponse>(StatusCodes.Status200OK, "application/json", "text/csv")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized);

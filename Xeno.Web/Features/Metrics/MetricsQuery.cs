@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Net.Http.Headers;
@@ -7,34 +6,35 @@ using Xeno.Web.Infrastructure.Tenancy;
 
 namespace Xeno.Web.Features.Metrics;
 
-// The query parameters of the metrics endpoints, declared as [AsParameters] so that the OpenAPI document names them.
-// Every one binds as text and is checked by the use case: a malformed value answers 400 problem+json (API.md), never a
-// binding failure.
+// The query parameters of the metrics endpoints, declared as [AsParameters] so that the OpenAPI document names them
+// (their descriptions are added by MetricsEndpointDescription: [Description] on an [AsParameters] record's parameter
+// breaks the document in ASP.NET Core 10). Every one binds as text and is checked by the use case: a malformed value
+// answers 400 problem+json (API.md), never a binding failure.
 
 public sealed record RangeQuery(
-    [FromQuery(Name = "from"), Description("First date of the range, yyyy-MM-dd in the shop's zone (default: 29 days before `to`).")] string? From,
-    [FromQuery(Name = "to"), Description("Last date of the range, yyyy-MM-dd in the shop's zone (default: today).")] string? To,
-    [FromQuery(Name = "compare"), Description("`previous` (the same number of days just before) or `year` (the same dates a year earlier, 29 February as 28 February).")] string? Compare,
-    [FromQuery(Name = "format"), Description("`csv` answers text/csv whatever the Accept header; `json` (the default) answers JSON.")] string? Format);
+    [FromQuery(Name = "from")] string? From,
+    [FromQuery(Name = "to")] string? To,
+    [FromQuery(Name = "compare")] string? Compare,
+    [FromQuery(Name = "format")] string? Format);
 
 public sealed record RankedRangeQuery(
-    [FromQuery(Name = "from"), Description("First date of the range, yyyy-MM-dd in the shop's zone (default: 29 days before `to`).")] string? From,
-    [FromQuery(Name = "to"), Description("Last date of the range, yyyy-MM-dd in the shop's zone (default: today).")] string? To,
-    [FromQuery(Name = "limit"), Description("How many items, 1 to 100.")] string? Limit,
-    [FromQuery(Name = "compare"), Description("`previous` or `year`: each item gains comparisonNetSales.")] string? Compare,
-    [FromQuery(Name = "format"), Description("`csv` answers text/csv whatever the Accept header; `json` (the default) answers JSON.")] string? Format)
+    [FromQuery(Name = "from")] string? From,
+    [FromQuery(Name = "to")] string? To,
+    [FromQuery(Name = "limit")] string? Limit,
+    [FromQuery(Name = "compare")] string? Compare,
+    [FromQuery(Name = "format")] string? Format)
 {
     public RangeQuery Range => new(From, To, Compare, Format);
 }
 
 public sealed record AsOfQuery(
-    [FromQuery(Name = "asOf"), Description("The date the figures stand at, yyyy-MM-dd in the shop's zone (default: today).")] string? AsOf,
-    [FromQuery(Name = "format"), Description("`csv` answers text/csv whatever the Accept header; `json` (the default) answers JSON.")] string? Format);
+    [FromQuery(Name = "asOf")] string? AsOf,
+    [FromQuery(Name = "format")] string? Format);
 
 public sealed record CohortsQuery(
-    [FromQuery(Name = "asOf"), Description("Only data up to this date counts, yyyy-MM-dd in the shop's zone (default: today).")] string? AsOf,
-    [FromQuery(Name = "months"), Description("How many acquisition months, ending with asOf's month, 1 to 36 (default 12).")] string? Months,
-    [FromQuery(Name = "format"), Description("`csv` answers text/csv whatever the Accept header; `json` (the default) answers JSON.")] string? Format);
+    [FromQuery(Name = "asOf")] string? AsOf,
+    [FromQuery(Name = "months")] string? Months,
+    [FromQuery(Name = "format")] string? Format);
 
 /// <summary>METRICS.md "Comparisons": the earlier range a range is set beside.</summary>
 public enum CompareWith { Previous, Year }
