@@ -14,7 +14,7 @@ namespace Xeno.Web.Tests.Metrics;
 /// Shopify server's own model: both sides read the same shop, neither reads the other's code.
 /// </summary>
 [Collection(XenoCollection.Name)]
-public sealed class MetricsApiTests(XenoFixture fixture)
+public sealed partial class MetricsApiTests(XenoFixture fixture)
 {
     private IAlbaHost Host => fixture.Host;
 

@@ -42,7 +42,7 @@ public sealed record FormerProduct(long ProductId, string Title);
 /// subtle). Nothing here reads Xeno's code or database: the two sides meet only in the tests' comparisons.
 /// Amounts are summed exactly in decimal and rounded only in the returned records.
 /// </summary>
-public static class MetricsExpectations
+public static partial class MetricsExpectations
 {
     /// <summary>API.md: a range of more than 731 days (to − from + 1) is refused with 400; the expectations refuse it too.</summary>
     public const int MaxRangeDays = 731;

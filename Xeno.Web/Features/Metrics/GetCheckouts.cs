@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Tenancy;
 
@@ -5,7 +6,20 @@ namespace Xeno.Web.Features.Metrics;
 
 public static class GetCheckouts
 {
-    public sealed record Response(int Orders, int AbandonedCheckouts, decimal AbandonedValue, decimal ConversionRate);
+    public sealed record Response(int Orders, int AbandonedCheckouts, decimal AbandonedValue, decimal ConversionRate)
+    {
+        /// <summary>With <c>compare</c> only: the same figures over the comparison range.</summary>
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public ComparisonFigures? Comparison { get; init; }
+
+        /// <summary>With <c>compare</c> only: each figure's change against the comparison range.</summary>
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public Changes? Change { get; init; }
+    }
+
+    public sealed record ComparisonFigures(DateOnly From, DateOnly To, int Orders, int AbandonedCheckouts, decimal AbandonedValue, decimal ConversionRate);
+
+    public sealed record Changes(decimal? Orders, decimal? AbandonedCheckouts, decimal? AbandonedValue, decimal? ConversionRate);
 
     // METRICS.md "Checkouts": created in the range, never completed (no completedAt, and no order carries the token),
     // not deleted; counted per day of creation as the data lands (ShopAggregates).
@@ -14,10 +28,24 @@ public static class GetCheckouts
         FROM daily_metrics WHERE tenant_id = @tenant AND day BETWEEN @from AND @to
         """;
 
-    public static async Task<IResult> HandleApiAsync(HttpRequest request, XenoDb db, TenantContext tenant, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> HandleApiAsync([AsParameters] RangeQuery query, HttpRequest request, XenoDb db, TenantContext tenant,
+        TimeProvider clock, CancellationToken ct)
     {
-        var (range, error) = await MetricsRange.ParseAsync(request, db, tenant, clock);
-        return range is null ? error! : TypedResults.Ok(await QueryAsync(db, range, ct));
+        var (ask, error) = await MetricsRequest.ParseAsync(query, request, db, tenant, clock);
+        if (ask is null) return error!;
+        var body = await QueryAsync(db, ask.Range, ct);
+        if (ask.Comparison is { } range)
+        {
+            var then = await QueryAsync(db, range, ct);
+            static decimal? C(decimal a, decimal b) => MetricsComparison.Change(a, b);
+            body = body with
+            {
+                Comparison = new ComparisonFigures(range.From, range.To, then.Orders, then.AbandonedCheckouts, then.AbandonedValue, then.ConversionRate),
+                Change = new Changes(C(body.Orders, then.Orders), C(body.AbandonedCheckouts, then.AbandonedCheckouts),
+                    C(body.AbandonedValue, then.AbandonedValue), C(body.ConversionRate, then.ConversionRate)),
+            };
+        }
+        return ask.Csv ? Csv(body, ask.Range) : TypedResults.Ok(body);
     }
 
     public static async Task<Response> QueryAsync(XenoDb db, MetricsRange range, CancellationToken ct)
@@ -25,5 +53,23 @@ public static class GetCheckouts
         var (orders, abandoned, value) = (await MetricsSql.QueryAsync(db, range, Sql,
             r => ((int)r.GetInt64(0), (int)r.GetInt64(1), r.GetDecimal(2)), ct: ct)).Single();
         return new Response(orders, abandoned, Money.Round(value), Money.Rate(orders, orders + abandoned));
+    }
+
+    private static readonly string[] Figures = ["orders", "abandonedCheckouts", "abandonedValue", "conversionRate"];
+
+    /// <summary>One row: the figures, then (with compare) comparisonFrom, comparisonTo, comparison… and change… columns.</summary>
+    private static MetricsCsv Csv(Response r, MetricsRange range)
+    {
+        var header = new List<string>(Figures);
+        var cells = new List<object?> { r.Orders, r.AbandonedCheckouts, r.AbandonedValue, r.ConversionRate };
+        if (r is { Comparison: { } e, Change: { } c })
+        {
+            header.AddRange(["comparisonFrom", "comparisonTo"]);
+            header.AddRange(Figures.Select(MetricsCsvNames.Comparison));
+            header.AddRange(Figures.Select(MetricsCsvNames.Change));
+            cells.AddRange([e.From, e.To, e.Orders, e.AbandonedCheckouts, e.AbandonedValue, e.ConversionRate,
+                c.Orders, c.AbandonedCheckouts, c.AbandonedValue, c.ConversionRate]);
+        }
+        return new MetricsCsv(MetricsCsv.FileName(range, "checkouts"), header).Row(cells.ToArray());
     }
 }

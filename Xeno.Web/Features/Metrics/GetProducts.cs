@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Tenancy;
 
@@ -6,7 +8,12 @@ namespace Xeno.Web.Features.Metrics;
 public static class GetProducts
 {
     public sealed record Item(string? ProductId, string Title, int UnitsSold, int UnitsReturned,
-        decimal GrossSales, decimal Discounts, decimal Returns, decimal NetSales);
+        decimal GrossSales, decimal Discounts, decimal Returns, decimal NetSales)
+    {
+        /// <summary>With <c>compare</c> only: the product's net sales over the comparison range (0 without any).</summary>
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public decimal? ComparisonNetSales { get; init; }
+    }
     public sealed record Response(IReadOnlyList<Item> Items);
 
     // METRICS.md "Products": sales on order dates, returns on refund dates, per product and day as the data lands
@@ -25,17 +32,49 @@ public static class GetProducts
         LIMIT @limit
         """;
 
-    public static async Task<IResult> HandleApiAsync(HttpRequest request, XenoDb db, TenantContext tenant, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> HandleApiAsync([AsParameters] RankedRangeQuery query, HttpRequest request, XenoDb db, TenantContext tenant,
+        TimeProvider clock, CancellationToken ct)
     {
-        var (range, error) = await MetricsRange.ParseAsync(request, db, tenant, clock);
-        if (range is null) return error!;
-        if (!MetricsRange.TryLimit(request.Query["limit"], 10, out var limit)) return MetricsRange.Bad("limit must be a whole number from 1 to 100.");
-        return TypedResults.Ok(new Response(await QueryAsync(db, range, limit, ct)));
+        if (!MetricsRange.TryLimit(query.Limit, 10, out var limit)) return MetricsRange.Bad("limit must be a whole number from 1 to 100.");
+        var (ask, error) = await MetricsRequest.ParseAsync(query.Range, request, db, tenant, clock);
+        if (ask is null) return error!;
+        var items = await QueryAsync(db, ask.Range, limit, ct);
+        if (ask.Comparison is { } earlier) items = await WithComparisonAsync(db, items, earlier, ct);
+        return ask.Csv ? Csv(items, ask.Range, ask.Comparison is not null) : TypedResults.Ok(new Response(items));
+    }
+
+    // The listed products' net sales over the comparison range ("Custom items" is key 0).
+    private const string ComparisonSql = """
+        SELECT product_key, sum(gross) - sum(discounts) - sum(returns) FROM product_daily
+        WHERE tenant_id = @tenant AND day BETWEEN @from AND @to AND product_key = ANY(@keys)
+        GROUP BY product_key
+        """;
+
+    /// <summary>The items, each with the same product's net sales over <paramref name="earlier"/> (0 when it had none).</summary>
+    public static async Task<List<Item>> WithComparisonAsync(XenoDb db, List<Item> items, MetricsRange earlier, CancellationToken ct)
+    {
+        var keys = items.Select(i => i.ProductId is null ? 0L : long.Parse(i.ProductId, CultureInfo.InvariantCulture)).ToArray();
+        var nets = (await MetricsSql.QueryAsync(db, earlier, ComparisonSql, r => (Key: r.GetInt64(0), Net: r.GetDecimal(1)),
+            c => c.Parameters.AddWithValue("keys", keys), ct)).ToDictionary(r => r.Key, r => r.Net);
+        return items.Select((item, i) => item with { ComparisonNetSales = Money.Round(nets.GetValueOrDefault(keys[i])) }).ToList();
+    }
+
+    private static MetricsCsv Csv(List<Item> items, MetricsRange range, bool compared)
+    {
+        var header = new List<string> { "productId", "title", "unitsSold", "unitsReturned", "grossSales", "discounts", "returns", "netSales" };
+        if (compared) header.Add("comparisonNetSales");
+        var csv = new MetricsCsv(MetricsCsv.FileName(range, "products"), header);
+        foreach (var i in items)
+        {
+            object?[] cells = [i.ProductId, i.Title, i.UnitsSold, i.UnitsReturned, i.GrossSales, i.Discounts, i.Returns, i.NetSales];
+            csv.Row(compared ? [.. cells, i.ComparisonNetSales] : cells);
+        }
+        return csv;
     }
 
     public static Task<List<Item>> QueryAsync(XenoDb db, MetricsRange range, int limit, CancellationToken ct) =>
         MetricsSql.QueryAsync(db, range, Sql, r => new Item(
-            r.IsDBNull(0) ? null : r.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            r.IsDBNull(0) ? null : r.GetInt64(0).ToString(CultureInfo.InvariantCulture),
             r.IsDBNull(0) ? "Custom items" : r.IsDBNull(1) ? "" : r.GetString(1),
             (int)r.GetInt64(2), (int)r.GetInt64(3),
             Money.Round(r.GetDecimal(4)), Money.Round(r.GetDecimal(5)), Money.Round(r.GetDecimal(6)), Money.Round(r.GetDecimal(7))),

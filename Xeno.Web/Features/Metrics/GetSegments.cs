@@ -48,14 +48,29 @@ public static class GetSegments
         SELECT rfm_group, customers FROM customer_groups WHERE tenant_id = @tenant ORDER BY rfm_group
         """;
 
-    public static async Task<IResult> HandleApiAsync(HttpRequest request, XenoDb db, TenantContext tenant, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> HandleApiAsync([AsParameters] AsOfQuery query, HttpRequest request, XenoDb db, TenantContext tenant,
+        TimeProvider clock, CancellationToken ct)
     {
+        if (!MetricsFormat.TryCsv(query.Format, request, out var csv)) return MetricsFormat.Bad;
         var store = await db.Stores.AsNoTracking().FirstAsync(s => s.Id == tenant.TenantId, ct);
         var today = MetricsRange.Today(store.Timezone, clock);
-        if (!MetricsRange.TryDate(request.Query["asOf"], today, out var asOf))
+        if (!MetricsRange.TryDate(query.AsOf, today, out var asOf))
             return MetricsRange.Bad("asOf must be a date as yyyy-MM-dd.");
         if (!MetricsRange.InWindow(asOf, today)) return MetricsRange.Bad(MetricsRange.WindowMessage(today));
-        return TypedResults.Ok(await QueryAsync(db, new MetricsRange(store.Id, store.Currency, store.Timezone, asOf, asOf), ct));
+        var body = await QueryAsync(db, MetricsRange.For(store, asOf, asOf), ct);
+        return csv ? Csv(body, store.ShopDomain) : TypedResults.Ok(body);
+    }
+
+    /// <summary>One row per segment, then one for the prospects and one per RFM group: the <c>kind</c> column says which,
+    /// and netSales is empty where the JSON has none.</summary>
+    private static MetricsCsv Csv(Response body, string shopDomain)
+    {
+        var csv = new MetricsCsv(MetricsCsv.FileName(shopDomain, "segments", $"{body.AsOf:yyyy-MM-dd}"),
+            ["asOf", "kind", "name", "customers", "netSales"]);
+        foreach (var s in body.Segments) csv.Row(body.AsOf, "segment", s.Name, s.Customers, s.NetSales);
+        csv.Row(body.AsOf, "prospects", null, body.Prospects, null);
+        foreach (var g in body.Rfm) csv.Row(body.AsOf, "rfm", g.Group, g.Customers, null);
+        return csv;
     }
 
     // Whether any order or refund is dated after asOf (local): when none is, every customer's history up to asOf is

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
@@ -9,7 +10,12 @@ namespace Xeno.Web.Features.Metrics;
 
 public static class GetTopCustomers
 {
-    public sealed record Item(string CustomerId, string? Name, string? Email, int Orders, decimal NetSales);
+    public sealed record Item(string CustomerId, string? Name, string? Email, int Orders, decimal NetSales)
+    {
+        /// <summary>With <c>compare</c> only: the customer's net sales over the comparison range (0 without any).</summary>
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public decimal? ComparisonNetSales { get; init; }
+    }
     public sealed record Response(IReadOnlyList<Item> Items);
 
     // METRICS.md "Top customers": (gross − discounts) of their orders dated in the range, minus returns of refunds
@@ -27,12 +33,42 @@ public static class GetTopCustomers
         ORDER BY s.net DESC, s.customer_id
         """;
 
-    public static async Task<IResult> HandleApiAsync(HttpRequest request, XenoDb db, TenantContext tenant, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> HandleApiAsync([AsParameters] RankedRangeQuery query, HttpRequest request, XenoDb db, TenantContext tenant,
+        TimeProvider clock, CancellationToken ct)
     {
-        var (range, error) = await MetricsRange.ParseAsync(request, db, tenant, clock);
-        if (range is null) return error!;
-        if (!MetricsRange.TryLimit(request.Query["limit"], 5, out var limit)) return MetricsRange.Bad("limit must be a whole number from 1 to 100.");
-        return TypedResults.Ok(new Response(await QueryAsync(db, range, limit, ct)));
+        if (!MetricsRange.TryLimit(query.Limit, 5, out var limit)) return MetricsRange.Bad("limit must be a whole number from 1 to 100.");
+        var (ask, error) = await MetricsRequest.ParseAsync(query.Range, request, db, tenant, clock);
+        if (ask is null) return error!;
+        var items = await QueryAsync(db, ask.Range, limit, ct);
+        if (ask.Comparison is { } earlier) items = await WithComparisonAsync(db, items, earlier, ct);
+        return ask.Csv ? Csv(items, ask.Range, ask.Comparison is not null) : TypedResults.Ok(new Response(items));
+    }
+
+    // The listed customers' net sales over the comparison range: their own days only (the primary key's range per customer).
+    private const string ComparisonSql = """
+        SELECT customer_id, sum(sales) - sum(returns) FROM customer_daily
+        WHERE tenant_id = @tenant AND customer_id = ANY(@customers) AND day BETWEEN @from AND @to
+        GROUP BY customer_id
+        """;
+
+    /// <summary>The items, each with the same customer's net sales over <paramref name="earlier"/> (METRICS.md "Top customers":
+    /// their orders dated in it, less returns dated in it on their orders; 0 when they had neither).</summary>
+    public static async Task<List<Item>> WithComparisonAsync(XenoDb db, List<Item> items, MetricsRange earlier, CancellationToken ct)
+    {
+        var ids = items.Select(i => long.Parse(i.CustomerId, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var nets = (await MetricsSql.QueryAsync(db, earlier, ComparisonSql, r => (Id: r.GetInt64(0), Net: r.GetDecimal(1)),
+            c => c.Parameters.AddWithValue("customers", ids), ct)).ToDictionary(r => r.Id, r => r.Net);
+        return items.Select((item, i) => item with { ComparisonNetSales = Money.Round(nets.GetValueOrDefault(ids[i])) }).ToList();
+    }
+
+    private static MetricsCsv Csv(List<Item> items, MetricsRange range, bool compared)
+    {
+        var header = new List<string> { "customerId", "name", "email", "orders", "netSales" };
+        if (compared) header.Add("comparisonNetSales");
+        var csv = new MetricsCsv(MetricsCsv.FileName(range, "top-customers"), header);
+        foreach (var i in items)
+            csv.Row(compared ? [i.CustomerId, i.Name, i.Email, i.Orders, i.NetSales, i.ComparisonNetSales] : [i.CustomerId, i.Name, i.Email, i.Orders, i.NetSales]);
+        return csv;
     }
 
     // The trailing 7, 30, 90 and 365 days ending today are kept ranked as the data lands (ShopAggregates).

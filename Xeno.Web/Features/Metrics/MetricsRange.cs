@@ -25,21 +25,25 @@ public sealed record MetricsRange(Guid StoreId, string Currency, string TimeZone
 
     public int Days => To.DayNumber - From.DayNumber + 1;
 
+    /// <summary>The store's myshopify domain, which names the files a CSV answer is saved as.</summary>
+    public string ShopDomain { get; init; } = "";
+
     /// <summary>Reads <c>from</c>/<c>to</c> (default: the 30 days ending today in the shop's zone); null and
-    /// an error message when they are malformed, reversed or span more than 731 days.</summary>
-    public static async Task<(MetricsRange? Range, IResult? Error)> ParseAsync(HttpRequest request, XenoDb db, TenantContext tenant, TimeProvider clock)
+    /// an error when they are malformed, reversed, outside the window or span more than 731 days.</summary>
+    public static (MetricsRange? Range, IResult? Error) Parse(string? fromText, string? toText, Store store, DateOnly today)
     {
-        var store = await db.Stores.AsNoTracking().FirstAsync(s => s.Id == tenant.TenantId);
-        var today = Today(store.Timezone, clock);
-        if (!TryDate(request.Query["to"], today, out var to)) return (null, Bad("to must be a date as yyyy-MM-dd."));
+        if (!TryDate(toText, today, out var to)) return (null, Bad("to must be a date as yyyy-MM-dd."));
         if (!InWindow(to, today)) return (null, Bad(WindowMessage(today)));
-        if (!TryDate(request.Query["from"], to.AddDays(-29), out var from)) return (null, Bad("from must be a date as yyyy-MM-dd."));
+        if (!TryDate(fromText, to.AddDays(-29), out var from)) return (null, Bad("from must be a date as yyyy-MM-dd."));
         if (!InWindow(from, today)) return (null, Bad(WindowMessage(today)));
         if (from > to) return (null, Bad("from must not be after to."));
-        var range = new MetricsRange(store.Id, store.Currency, store.Timezone, from, to);
+        var range = For(store, from, to);
         if (range.Days > MaxDays) return (null, Bad($"A range may span at most {MaxDays} days."));
         return (range, null);
     }
+
+    public static MetricsRange For(Store store, DateOnly from, DateOnly to) =>
+        new(store.Id, store.Currency, store.Timezone, from, to) { ShopDomain = store.ShopDomain };
 
     public static DateOnly Today(string timeZone, TimeProvider clock)
     {
