@@ -43,7 +43,7 @@ public sealed partial class DemoBrowserTests(XenoFixture fixture)
         var orders = page.Locator("#tile-summary dt:text-is('Orders') + dd");
         await Expect(async () => Assert.True(int.Parse(await orders.InnerTextAsync()) > 0), TimeSpan.FromSeconds(90));
         // The sync tile follows the first sync by itself, to its end.
-        await Expect(async () => Assert.Contains("Last successful sync", await page.InnerTextAsync("#sync-tile")), TimeSpan.FromSeconds(120));
+        await Expect(async () => Assert.Contains("Last successful sync", await page.InnerTextAsync("#sync-tile")), TimeSpan.FromSeconds(300));
         await page.ReloadAsync();
         foreach (var tile in new[] { "daily", "top-customers", "products", "checkouts", "segments" })
             Assert.True(await page.Locator($"#tile-{tile}").IsVisibleAsync(), tile);
@@ -113,7 +113,7 @@ public sealed partial class DemoBrowserTests(XenoFixture fixture)
 
         var orders = page.Locator("#tile-summary dt:text-is('Orders') + dd");
         await Expect(async () => Assert.True(int.Parse(await orders.InnerTextAsync()) > 0), TimeSpan.FromSeconds(90));
-        await Expect(async () => Assert.Contains("Last successful sync", await page.InnerTextAsync("#sync-tile")), TimeSpan.FromSeconds(120));
+        await Expect(async () => Assert.Contains("Last successful sync", await page.InnerTextAsync("#sync-tile")), TimeSpan.FromSeconds(300));
         await Screenshot(page, "dashboard-installed.png");
     }
 
