@@ -57,6 +57,9 @@ public sealed class BuildAggregates(IServiceScopeFactory scopes, DatabaseConnect
             await using var scope = scopes.CreateAsyncScope();
             scope.ServiceProvider.GetRequiredService<TenantContext>().Set(storeId);
             var db = scope.ServiceProvider.GetRequiredService<XenoDb>();
+            // A store being backfilled gets its aggregates from its sync, once every bulk file is in: built now they
+            // would cost a pass over a half-loaded history and be stale again at once.
+            if (await db.SyncRuns.AnyAsync(r => r.Mode == "full" && (r.Status == "queued" || r.Status == "running"), ct)) continue;
             await db.WriteAsync(storeId, writer =>
             {
                 writer.Affected.Everything = true;
