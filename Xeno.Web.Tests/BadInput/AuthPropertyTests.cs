@@ -36,6 +36,7 @@ public sealed class AuthPropertyTests(XenoFixture fixture, ITestOutputHelper out
         var (email, token) = await fixture.RegisterAsync("the first password");
         var account = new Account { Email = email, Password = "the first password", Token = token };
         var outcomes = new Dictionary<string, int>();
+        await DatabaseFingerprint.WaitQuietAsync(fixture.OwnerConnectionString, []);
         await PropertyRun.RunAsync(Cases, async c =>
         {
             var (request, _) = await BuildAsync(c, account);

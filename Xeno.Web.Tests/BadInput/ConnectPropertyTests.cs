@@ -30,6 +30,7 @@ public sealed class ConnectPropertyTests(XenoFixture fixture, ITestOutputHelper 
         var taken = await fixture.ConnectStoreAsync(otherToken, takenDomain, takenShopToken);
         await fixture.WaitForSyncAsync(otherToken, taken.Id);
         var tenants = new List<Guid> { taken.Id };
+        await DatabaseFingerprint.WaitQuietAsync(fixture.OwnerConnectionString, tenants);
         var outcomes = new Dictionary<string, int>();
 
         await PropertyRun.RunAsync(Cases, async c =>
@@ -42,7 +43,11 @@ public sealed class ConnectPropertyTests(XenoFixture fixture, ITestOutputHelper 
             if (response.Status is 200 or 201)
             {
                 // A plausible shop with its own token connected, however oddly its domain was written.
-                tenants.Add(System.Text.Json.JsonDocument.Parse(response.Body).RootElement.GetProperty("id").GetGuid());
+                // Its first sync runs in the background: the next case starts once it has ended and settled.
+                var id = System.Text.Json.JsonDocument.Parse(response.Body).RootElement.GetProperty("id").GetGuid();
+                tenants.Add(id);
+                await fixture.WaitForSyncAsync(token, id);
+                await DatabaseFingerprint.WaitQuietAsync(fixture.OwnerConnectionString, tenants);
                 return;
             }
             if (response.Status is < 400 or >= 500 || !response.IsProblem) throw new Exception($"Not a problem+json 4xx: {response}");

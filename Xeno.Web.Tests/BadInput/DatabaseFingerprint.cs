@@ -97,6 +97,24 @@ internal sealed class DatabaseFingerprint
         }
     }
 
+    /// <summary>Waits until the stores' background work (a sync's last jobs, aggregates) has settled: two readings a
+    /// second apart that agree. A property's cases start after it, so that a change they see is their own.</summary>
+    public static async Task WaitQuietAsync(string ownerConnectionString, IReadOnlyCollection<Guid> tenants)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var last = await TakeAsync(ownerConnectionString, tenants);
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(1000);
+            var now = await TakeAsync(ownerConnectionString, tenants);
+            if (now.DiffFrom(last).Length == 0) return;
+            last = now;
+        }
+        throw new TimeoutException("The database did not settle: " + last);
+    }
+
+    public override string ToString() => string.Join("; ", _values.Select(v => $"{v.Key}: {v.Value}"));
+
     /// <summary>The tables whose count or newest update differ, as "table: before → after"; empty when none do.</summary>
     public string DiffFrom(DatabaseFingerprint before, params string[] ignoring)
     {

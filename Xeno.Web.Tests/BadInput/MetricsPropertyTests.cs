@@ -61,6 +61,7 @@ public sealed class MetricsPropertyTests(XenoFixture fixture, ITestOutputHelper 
         var (otherDomain, otherShopToken) = fixture.NewShop();
         var other = await fixture.ConnectStoreAsync(otherToken, otherDomain, otherShopToken);
         await fixture.WaitForSyncAsync(otherToken, other.Id);
+        await DatabaseFingerprint.WaitQuietAsync(fixture.OwnerConnectionString, [own.Id, other.Id]);
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         var outcomes = new Dictionary<string, int>();
 

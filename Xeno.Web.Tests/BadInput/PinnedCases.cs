@@ -35,8 +35,8 @@ public sealed class PinnedCases(XenoFixture fixture)
     /// <summary>Found by <see cref="ConnectPropertyTests"/>: a token with a control character or a letter outside ASCII
     /// (a line break pasted along) could not go into the request to Shopify, and connecting answered 500.</summary>
     [Theory]
-    [InlineData("shpat_0123456789\r\n")]
-    [InlineData("shpat_01234\u000156789")]
+    [InlineData("shpat_0123456789\\r\\n")]
+    [InlineData("shpat_01234\\u000156789")]
     [InlineData("shpat_é0123456789")]
     public async Task a_token_with_characters_no_shopify_token_has_is_refused_with_422_and_nothing_stored(string jsonToken)
     {

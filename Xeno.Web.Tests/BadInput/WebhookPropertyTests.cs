@@ -208,6 +208,7 @@ public sealed class WebhookPropertyTests(XenoFixture fixture, ITestOutputHelper 
         var (domain, shopToken) = fixture.NewShop();
         var store = await fixture.ConnectStoreAsync(token, domain, shopToken);
         await fixture.WaitForSyncAsync(token, store.Id);
+        await DatabaseFingerprint.WaitQuietAsync(fixture.OwnerConnectionString, [store.Id]);
         return new Target { StoreId = store.Id, Domain = domain, Token = token };
     }
 
