@@ -202,7 +202,7 @@ public static class SoakRun
                     if (state == "failed")
                     {
                         Interlocked.Increment(ref errorCount);
-                        errors.Enqueue("sync failed: " + Cut(body!.ToJsonString()));
+                        errors.Enqueue($"sync failed after {clock.Elapsed:mm\\:ss}: {body!["lastRun"]?["error"]}");
                     }
                     if (state is "idle" or "failed" && body?["lastRun"] is JsonObject)
                     {
@@ -261,6 +261,14 @@ public static class SoakRun
                 $"soak {(passed ? "PASSED" : "FAILED")}: {options.Duration.TotalMinutes:0.##} min, {requests} requests, {Interlocked.Read(ref errorCount)} errors, " +
                 $"webhooks applied {applied}/{sent.Count}, syncs of {options.Orders} orders completed {syncsCompleted}"));
             foreach (var error in errors) report.AppendLine("  error: " + error);
+            if (!passed)
+            {
+                // What Xeno logged about it (warnings and errors only), for the cause behind a merchant-facing message.
+                var lines = xeno.Output.Split('\n');
+                var logged = lines.Select((line, i) => (line, i)).Where(l => l.line.StartsWith("warn:") || l.line.StartsWith("fail:")).Take(5)
+                    .SelectMany(l => lines.Skip(l.i).Take(6));
+                foreach (var line in logged) report.AppendLine("  xeno: " + Cut(line.TrimEnd()));
+            }
             return new SoakResult(passed, requests, Interlocked.Read(ref errorCount), sent.Count, applied, syncsCompleted, errors.ToList(), report.ToString());
         }
         finally
