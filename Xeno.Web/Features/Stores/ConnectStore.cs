@@ -56,6 +56,10 @@ public static class ConnectStore
             return new Outcome.Refused("Give either an Admin API access token, or an app's client id and client secret.");
         if (token.Length > 512 || apiSecret.Length > 512 || clientId.Length > 512 || clientSecret.Length > 512)
             return new Outcome.Refused("That credential is too long to be Shopify's.");
+        // Shopify's tokens, ids and secrets are printable ASCII. Anything else (a line break pasted along, say) cannot go
+        // into the header or form Xeno sends to Shopify: HttpClient threw, and the request ended in a 500.
+        if (!IsCredential(token) || !IsCredential(apiSecret) || !IsCredential(clientId) || !IsCredential(clientSecret))
+            return new Outcome.Refused("That credential has characters no Shopify credential has. Copy it again from Shopify.");
 
         if (token.Length > 0)
             return await ConnectAsync(userId, domain, new NewCredential(CredentialMethods.AccessToken,
@@ -77,6 +81,8 @@ public static class ConnectStore
         }
         return await ConnectAsync(userId, domain, new NewCredential(CredentialMethods.ClientCredentials, grant, clientId, clientSecret), s, ct);
     }
+
+    private static bool IsCredential(string value) => value.All(c => c is > ' ' and <= '~');
 
     /// <summary>Every way in ends here: the token is tried on the shop, then the store is created for the account (or a
     /// store it already has gets the new credentials and becomes active again, its data intact), a sync is queued and

@@ -279,7 +279,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         batch.BatchCommands.Add(HoldIntakeCommand(storeId));
         if (deliveries.Count > 0)
         {
-            var errors = failed.ToDictionary(f => f.Delivery.Id, f => $"{f.Error.GetType().Name}: {f.Error.Message}");
+            var errors = failed.ToDictionary(f => f.Delivery.Id, f => StorableError(f.Error));
             var record = new NpgsqlBatchCommand("""
                 UPDATE webhook_deliveries d
                 SET status = u.status, attempts = u.attempts, processed_at = u.processed_at, last_error = u.last_error,
@@ -327,6 +327,27 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         batch.BatchCommands.Add(requeue);
         await batch.ExecuteNonQueryAsync(ct);
         return requeue.RecordsAffected > 0;
+    }
+
+    /// <summary>
+    /// The error a failed delivery keeps, as PostgreSQL text can hold it. Messages quote the body's values, and a body may
+    /// carry "\u0000" or a lone surrogate, which no text column takes: written as they are, they failed the statement that
+    /// records the batch's outcomes, so the whole batch rolled back, and the store's deliveries stayed pending, tried again
+    /// and again, behind one bad body. Cut to a length a person reads, too.
+    /// </summary>
+    public static string StorableError(Exception error)
+    {
+        var text = $"{error.GetType().Name}: {error.Message}";
+        if (text.Length > 2000) text = text[..2000] + "…";
+        var storable = new System.Text.StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\0') storable.Append("\\u0000");
+            else if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) storable.Append(c).Append(text[++i]);
+            else storable.Append(char.IsSurrogate(c) ? '\uFFFD' : c);
+        }
+        return storable.ToString();
     }
 
     /// <summary>The store's advisory lock, exclusively: waits for intake transactions of the store in flight, and holds

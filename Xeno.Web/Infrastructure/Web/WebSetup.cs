@@ -33,7 +33,12 @@ public static class WebSetup
         if (app.Configuration.GetValue("App:TrustForwardedHeaders", false)) app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseSecurityHeaders();
-        app.UseStatusCodePages();
+        // API.md: the JSON API's errors are problem+json. The default status code page writes one only for a client whose
+        // Accept allows JSON, and plain text otherwise (an API client asking for CSV got "Status Code: 404; Not Found").
+        var statusCodePage = new StatusCodePagesOptions().HandleAsync;
+        app.UseStatusCodePages(context => context.HttpContext.Request.Path.StartsWithSegments("/api")
+            ? TypedResults.Problem(statusCode: context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext)
+            : statusCodePage(context));
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
