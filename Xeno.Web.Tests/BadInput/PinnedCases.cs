@@ -12,8 +12,8 @@ public sealed class PinnedCases(XenoFixture fixture)
     /// message quoting it could not be stored, so the batch recording the failure rolled back and the store's later
     /// deliveries stayed pending behind it for good.</summary>
     [Theory]
-    [InlineData("{\"customer\":{\"id\":\"\\u0000\"},\"data_request\":{\"id\":1}}")]
-    [InlineData("{\"customer\":{\"id\":\"\\ud800\"},\"data_request\":{\"id\":1}}")]
+    [InlineData("{\"shop_domain\":\"{shop}\",\"customer\":{\"id\":\"\\u0000\"},\"data_request\":{\"id\":1}}")]
+    [InlineData("{\"shop_domain\":\"{shop}\",\"customer\":{\"id\":\"\\ud800\"},\"data_request\":{\"id\":1}}")]
     public async Task a_delivery_whose_error_quotes_a_nul_or_a_lone_surrogate_fails_alone_and_the_next_one_is_applied(string body)
     {
         var (_, token) = await fixture.RegisterAsync();
@@ -21,7 +21,7 @@ public sealed class PinnedCases(XenoFixture fixture)
         var store = await fixture.ConnectStoreAsync(token, domain, shopToken);
         await fixture.WaitForSyncAsync(token, store.Id);
 
-        Assert.Equal(System.Net.HttpStatusCode.OK, await WebhookSender.PostAsync(fixture, domain, "customers/data_request", Encoding.UTF8.GetBytes(body)));
+        Assert.Equal(System.Net.HttpStatusCode.OK, await WebhookSender.PostAsync(fixture, domain, "customers/data_request", Encoding.UTF8.GetBytes(body.Replace("{shop}", domain))));
         Assert.Equal(System.Net.HttpStatusCode.OK, await WebhookSender.PostAsync(fixture, domain, "orders/create", WebhookSender.Order(8_100_000_000_001, 12.50m)));
 
         await WebhookSender.WaitUntilAsync(async () =>

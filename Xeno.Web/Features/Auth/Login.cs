@@ -19,6 +19,9 @@ public static class Login
     public static async Task<Outcome> ExecuteAsync(SecretsDb db, LoginThrottling throttling, string? emailInput, string? password, string client)
     {
         var email = Accounts.NormalizeEmail(emailInput);
+        // No account has an address that is not one (register refuses it), and PostgreSQL refuses text with a NUL or a
+        // lone surrogate: counted against the client and answered as any wrong login, after the same work.
+        if (!Accounts.IsValidEmail(email) || email.Any(char.IsControl) || email.Any(char.IsSurrogate)) email = "(not an email)";
         if (await throttling.RetryAfterAsync(email, client) is { } wait) return new Outcome.Throttled(wait);
 
         var found = await db.Users.Where(u => u.Email == email)

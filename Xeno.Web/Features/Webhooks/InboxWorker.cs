@@ -379,7 +379,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
                 WHERE d.tenant_id = @tenant AND d.id = u.id AND d.status IN ('pending', 'failed')
                 """);
             count.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
-            count.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = $"{error.GetType().Name}: {error.Message}" });
+            count.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = StorableError(error) });
             count.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = deliveries.Select(d => d.Id).ToArray() });
             count.Parameters.Add(new NpgsqlParameter("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = deliveries.Select(d => d.Attempts + 1).ToArray() });
             count.Parameters.Add(new NpgsqlParameter("next", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
