@@ -28,24 +28,3 @@ public sealed record DashboardRange(string Preset, DateOnly From, DateOnly To)
         };
     }
 }
-
-public static class Formats
-{
-    private static readonly Dictionary<string, string> Symbols = BuildSymbols();
-
-    /// <summary>An amount in the shop's currency: its symbol where one is known, two decimals always.</summary>
-    public static string Money(decimal amount, string currency)
-    {
-        var number = Math.Abs(amount).ToString("#,##0.00", System.Globalization.CultureInfo.InvariantCulture);
-        var sign = amount < 0 ? "−" : "";
-        return Symbols.TryGetValue(currency, out var symbol) ? $"{sign}{symbol}{number}" : $"{sign}{number} {currency}";
-    }
-
-    public static string Percent(decimal rate) => (rate * 100).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + "%";
-
-    private static Dictionary<string, string> BuildSymbols()
-    {
-        var symbols = new Dictionary<string, string> { ["USD"] = "$", ["EUR"] = "€", ["GBP"] = "£", ["JPY"] = "¥", ["INR"] = "₹", ["CAD"] = "CA$", ["AUD"] = "A$" };
-        return symbols;
-    }
-}
