@@ -62,5 +62,6 @@ public sealed record SyncTileModel(Guid StoreId, string TimeZone, DateTimeOffset
     int PendingRefundDetails = 0, string Version = "")
 {
     public bool IsActive => Status.State is "queued" or "running";
-    public string PollUrl => $"/stores/{StoreId}/sync?v={Uri.EscapeDataString(Version)}";
+    // While a sync runs its progress moves without the data version: every poll redraws.
+    public string PollUrl => IsActive ? $"/stores/{StoreId}/sync" : $"/stores/{StoreId}/sync?v={Uri.EscapeDataString(Version)}";
 }
