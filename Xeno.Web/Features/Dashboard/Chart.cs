@@ -100,7 +100,7 @@ public static class Chart
         }
         svg.Append("</svg></div>");
 
-        svg.Append(CultureInfo.InvariantCulture, $"<figcaption><p class=\"readout\" id=\"{id}-readout\" aria-live=\"polite\">Point at a {unit}, or focus the chart and use the arrow keys, to read its figures.</p>");
+        svg.Append(CultureInfo.InvariantCulture, $"<figcaption><p class=\"readout\" id=\"{id}-readout\" aria-live=\"polite\">Point at {(unit == "hour" ? "an" : "a")} {unit}, or focus the chart and use the arrow keys, to read its figures.</p>");
         svg.Append("<p class=\"legend\"><span class=\"swatch bar\"></span> net sales");
         if (points.Any(p => p.NetSales < 0)) svg.Append(" <span class=\"swatch negative\"></span> below zero: returns outweighed sales");
         svg.Append("</p></figcaption></figure>");
