@@ -141,7 +141,8 @@ public sealed partial class DemoBrowserTests(XenoFixture fixture)
     {
         var dir = Environment.GetEnvironmentVariable("XENO_SCREENSHOTS") ?? Path.Combine(Path.GetTempPath(), "xeno-screenshots");
         Directory.CreateDirectory(dir);
-        return page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, name), FullPage = true });
+        // Caret Initial: hiding the caret injects a style element, which the CSP refuses (a console error).
+        return page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, name), FullPage = true, Caret = ScreenshotCaret.Initial });
     }
 
     private sealed partial class XenoProcess : IAsyncDisposable

@@ -34,7 +34,7 @@ public sealed class DashboardTests(XenoFixture fixture)
         foreach (var tile in new[] { "summary", "daily", "top-customers", "products", "checkouts", "segments" })
             Assert.Contains($"id=\"tile-{tile}\"", html);
         Assert.Contains("id=\"sync-tile\"", html);
-        Assert.Contains("<svg class=\"chart\"", html);
+        Assert.Contains("<figure class=\"chart\"", html);
 
         // The tiles show what the API answers for the same range, in the shop's currency.
         var api = await fixture.Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{storeId}/metrics/summary?from=2025-06-01&to=2026-05-31"); s.WithBearerToken(token); });
@@ -106,7 +106,7 @@ public sealed class DashboardTests(XenoFixture fixture)
         var api = await fixture.Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{storeId}/metrics/summary"); s.WithBearerToken(token); });
         var summary = (await api.ReadAsJsonAsync<GetSummary.Response>())!;
         var (_, html) = await browser.GetAsync("/stores");
-        Assert.Contains($"<strong>{summary.Orders}</strong> orders", html);
+        Assert.Contains($"<strong>{summary.Orders}</strong> {(summary.Orders == 1 ? "order" : "orders")}", html);
         Assert.Contains(Xeno.Web.Features.Dashboard.Formats.Money(summary.NetSales, summary.Currency), html);
     }
 
@@ -151,4 +151,103 @@ public sealed class DashboardTests(XenoFixture fixture)
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("No orders in this range", html);
     }
+
+    [Theory]
+    [InlineData("custom&from=2025-07-10&to=2025-07-01", "The start date (10 Jul 2025) is after the end date (1 Jul 2025).", "2025-07-10", "2025-07-01")]
+    [InlineData("custom&from=2023-01-01&to=2025-01-01", "A range may span at most 731 days; 1 Jan 2023 to 1 Jan 2025 spans 732.", "2023-01-01", "2025-01-01")]
+    [InlineData("custom&from=2025-07-10&to=", "Pick both a start and an end date.", "2025-07-10", "")]
+    public async Task an_invalid_custom_range_says_what_is_wrong_and_keeps_the_dates_as_typed(string query, string message, string from, string to)
+    {
+        var (browser, storeId, _) = await SyncedStoreAsync();
+        foreach (var htmx in new[] { false, true })
+        {
+            var (page, html) = await browser.GetAsync($"/stores/{storeId}?range={query}", htmx);
+            // 200, so that htmx swaps it in (it swaps no 4xx).
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            var text = WebUtility.HtmlDecode(html);
+            Assert.Matches($"<p class=\"error range-error\" id=\"range-error\" role=\"alert\">{Regex.Escape(message)}", text);
+            Assert.Contains($"id=\"from\" name=\"from\" type=\"date\" value=\"{from}\"", text);
+            Assert.Contains($"id=\"to\" name=\"to\" type=\"date\" value=\"{to}\"", text);
+            // Not the last 30 days in its place: no figures at all until the dates are fixed.
+            Assert.DoesNotContain("id=\"tile-summary\"", text);
+        }
+    }
+
+    [Fact]
+    public async Task a_single_day_is_charted_by_the_hour_and_its_hours_add_up_to_the_day()
+    {
+        var (browser, storeId, token) = await SyncedStoreAsync();
+        var api = await fixture.Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{storeId}/metrics/daily?from=2025-06-01&to=2026-05-31"); s.WithBearerToken(token); });
+        var busiest = (await api.ReadAsJsonAsync<GetDaily.Response>())!.Days.OrderByDescending(d => d.Orders).First();
+        Assert.True(busiest.Orders > 1);
+
+        var day = busiest.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var (_, html) = await browser.GetAsync($"/stores/{storeId}/tiles/daily?range=custom&from={day}&to={day}", htmx: true);
+        html = WebUtility.HtmlDecode(html);
+        Assert.Contains("Net sales by hour", html);
+        var rows = Regex.Matches(html, "<tr><td>[^<]+, (\\d\\d):00–\\d\\d:00</td><td class=\"num\">(\\d+)</td><td class=\"num\">([^<]+)</td></tr>");
+        Assert.Equal(Enumerable.Range(0, 24).Select(h => h.ToString("00")), rows.Select(r => r.Groups[1].Value));
+        Assert.Equal(24, Regex.Matches(html, "<rect class=\"bar[ \"]").Count);
+        Assert.Equal(busiest.Orders, rows.Sum(r => int.Parse(r.Groups[2].Value)));
+        Assert.Equal(busiest.NetSales, rows.Sum(r => ParseMoney(r.Groups[3].Value)));
+    }
+
+    [Fact]
+    public async Task a_day_of_net_returns_is_drawn_below_the_axis_and_one_order_is_singular()
+    {
+        var (browser, storeId, _) = await SyncedStoreAsync();
+        // Two days made to order in the aggregates the chart reads: one order; and returns outweighing sales.
+        await fixture.ScalarAsync(storeId, $"""
+            INSERT INTO daily_metrics (tenant_id, day, orders, gross, discounts, returns) VALUES
+              ('{storeId}', '2025-07-01', 1, 40, 0, 0), ('{storeId}', '2025-07-02', 2, 10, 0, 60)
+            ON CONFLICT (tenant_id, day) DO UPDATE SET orders = excluded.orders, gross = excluded.gross,
+              discounts = excluded.discounts, returns = excluded.returns
+            """);
+        var (_, html) = await browser.GetAsync($"/stores/{storeId}/tiles/daily?range=custom&from=2025-07-01&to=2025-07-07", htmx: true);
+        html = WebUtility.HtmlDecode(html);
+
+        Assert.Contains("data-readout=\"1 Jul 2025: $40.00 net sales, 1 order\"", html);
+        Assert.Contains("<td>1 Jul 2025</td><td class=\"num\">1</td><td class=\"num\">$40.00</td>", html);
+
+        // The negative day's bar starts at the zero line (drawn at y = 10 + its y in the bars' frame) and goes down.
+        var zero = double.Parse(Regex.Match(html, "<line class=\"zero\" x1=\"0\" x2=\"100%\" y1=\"([0-9.]+)\"").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var bar = Regex.Match(html, "<rect class=\"bar negative\" data-readout=\"2 Jul 2025: −\\$50.00 net sales, 2 orders\" x=\"[0-9.]+\" y=\"([0-9.]+)\" width=\"[0-9.]+\" height=\"([0-9.]+)\"");
+        Assert.True(bar.Success, "no negative bar for 2 Jul");
+        Assert.Equal(zero, 10 + double.Parse(bar.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 3);
+        Assert.True(double.Parse(bar.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) > 10);
+        Assert.Contains("below zero: returns outweighed sales", html);
+    }
+
+    [Fact]
+    public async Task the_sync_tile_gives_the_last_sync_in_the_shops_zone_and_refreshes_with_the_others()
+    {
+        var (browser, storeId, _) = await SyncedStoreAsync();
+        var last = (DateTime)(await fixture.ScalarAsync(storeId, $"SELECT last_synced_at FROM stores WHERE id = '{storeId}'"))!;
+        var newYork = TimeZoneInfo.ConvertTime(new DateTimeOffset(DateTime.SpecifyKind(last, DateTimeKind.Utc)), TimeZoneInfo.FindSystemTimeZoneById("America/New_York"));
+        var (_, html) = await browser.GetAsync($"/stores/{storeId}");
+        html = WebUtility.HtmlDecode(html);
+        var expected = newYork.ToString("d MMM yyyy, HH:mm", System.Globalization.CultureInfo.InvariantCulture) + (newYork.Offset.Hours == -4 ? " UTC−4" : " UTC−5");
+        Assert.Contains(expected, html);
+        Assert.DoesNotContain("UTC</", html);
+
+        // The tile polls even when no sync runs, and answers 204 while nothing it shows has moved.
+        var poll = Regex.Match(html, "id=\"sync-tile\" aria-live=\"polite\" hx-get=\"([^\"]+)\" hx-trigger=\"every 20s\"");
+        Assert.True(poll.Success);
+        var (unchanged, _) = await browser.GetAsync(poll.Groups[1].Value, htmx: true);
+        Assert.Equal(HttpStatusCode.NoContent, unchanged.StatusCode);
+        await fixture.ScalarAsync(storeId, $"UPDATE stores SET data_version = data_version + 1 WHERE id = '{storeId}'");
+        var (moved, tile) = await browser.GetAsync(poll.Groups[1].Value, htmx: true);
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        Assert.StartsWith("<section class=\"card sync-tile\"", tile.TrimStart());
+    }
+
+    [Fact]
+    public async Task the_favicon_is_served()
+    {
+        var result = await fixture.Host.Scenario(s => { s.Get.Url("/favicon.ico"); s.StatusCodeShouldBeOk(); });
+        Assert.Equal("image/x-icon", result.Context.Response.ContentType);
+    }
+
+    private static decimal ParseMoney(string text) =>
+        (text.StartsWith('−') ? -1 : 1) * decimal.Parse(text.TrimStart('−', '$').Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using RazorSlices;
 using Xeno.Web.Features.Metrics;
 using Xeno.Web.Features.Stores;
 using Xeno.Web.Features.Sync;
@@ -17,10 +18,11 @@ public static class ShowDashboard
     {
         var store = await db.Stores.AsNoTracking().FirstAsync(s => s.Id == tenant.TenantId, ct);
         var range = DashboardRange.Parse(http.Request.Query, MetricsRange.Today(store.Timezone, clock));
-        var tiles = new List<TileModel>();
-        foreach (var name in Tiles) tiles.Add(await TileModel.BuildAsync(db, store, range, name, ct));
-        var sync = new SyncTileModel(store.Id, store.LastSyncedAt, store.ConnectionError, await GetSyncStatus.QueryAsync(db, ct),
-            await db.Refunds.CountAsync(r => r.DetailsPending, ct));
+        // Dates that cannot be shown draw no tile: the picker says what is wrong, with the dates as typed.
+        var tiles = new List<RazorSlice>();
+        if (range.Error is null)
+            foreach (var name in Tiles) tiles.Add(await BuildTileAsync(db, store, range, name, ct));
+        var sync = await GetSyncStatus.BuildTileAsync(db, store, await GetSyncStatus.VersionAsync(db, store, ct), ct);
         var model = new DashboardModel(http.User.Identity!.Name!, StoreResponse.From(store), store.ConnectionError, range, tiles, sync);
         http.Response.Headers.Vary = "HX-Request";
         // The range picker swaps the tiles only; a full visit gets the page.
@@ -36,30 +38,36 @@ public static class ShowDashboard
         // Nothing changed since the tile was drawn: no metric query, and htmx leaves the tile as it is.
         if (long.TryParse(http.Request.Query["v"], out var drawn) && drawn == store.DataVersion) return TypedResults.NoContent();
         var range = DashboardRange.Parse(http.Request.Query, MetricsRange.Today(store.Timezone, clock));
+        if (range.Error is not null) return MetricsRange.Bad(range.Error);
         http.Response.Headers.Vary = "HX-Request";
-        return Tile.Create(await TileModel.BuildAsync(db, store, range, name, ct));
+        return await BuildTileAsync(db, store, range, name, ct);
+    }
+
+    /// <summary>A tile's slice, typed by what its use case answers; a single day's chart goes by the hour.</summary>
+    private static async Task<RazorSlice> BuildTileAsync(XenoDb db, Store store, DashboardRange range, string name, CancellationToken ct)
+    {
+        var metrics = new MetricsRange(store.Id, store.Currency, store.Timezone, range.From, range.To);
+        TileModel<T> Tile<T>(T data) => new(store.Id, name, store.Currency, range, store.DataVersion, data);
+        return name switch
+        {
+            "summary" => SummaryTile.Create(Tile(await GetSummary.QueryAsync(db, metrics, ct))),
+            "daily" => DailyTile.Create(Tile(range.IsSingleDay
+                ? Chart.Hours(range.From, await GetHourly.QueryAsync(db, metrics, ct))
+                : Chart.Days(await GetDaily.QueryAsync(db, metrics, ct)))),
+            "top-customers" => TopCustomersTile.Create(Tile(await GetTopCustomers.QueryAsync(db, metrics, 5, ct))),
+            "products" => ProductsTile.Create(Tile(await GetProducts.QueryAsync(db, metrics, 10, ct))),
+            "checkouts" => CheckoutsTile.Create(Tile(await GetCheckouts.QueryAsync(db, metrics, ct))),
+            _ => SegmentsTile.Create(Tile(await GetSegments.QueryAsync(db, metrics with { From = range.To }, ct))),
+        };
     }
 }
 
-public sealed record DashboardModel(string UserEmail, StoreResponse Store, string? ConnectionError, DashboardRange Range, IReadOnlyList<TileModel> Tiles, SyncTileModel Sync);
+public sealed record DashboardModel(string UserEmail, StoreResponse Store, string? ConnectionError, DashboardRange Range, IReadOnlyList<RazorSlice> Tiles, SyncTileModel Sync);
 
-/// <summary>One tile: which, for which range, drawn at which data version, and its figures.</summary>
-public sealed record TileModel(Guid StoreId, string Name, string Currency, DashboardRange Range, long Version, object Data)
+/// <summary>One tile: which, for which range, drawn at which data version, and the figures of its use case.</summary>
+public sealed record TileModel<T>(Guid StoreId, string Name, string Currency, DashboardRange Range, long Version, T Data)
 {
     public string PollUrl => $"/stores/{StoreId}/tiles/{Name}?{Range.Query}&v={Version}";
 
-    public static async Task<TileModel> BuildAsync(XenoDb db, Store store, DashboardRange range, string name, CancellationToken ct)
-    {
-        var metrics = new MetricsRange(store.Id, store.Currency, store.Timezone, range.From, range.To);
-        object data = name switch
-        {
-            "summary" => await GetSummary.QueryAsync(db, metrics, ct),
-            "daily" => await GetDaily.QueryAsync(db, metrics, ct),
-            "top-customers" => await GetTopCustomers.QueryAsync(db, metrics, 5, ct),
-            "products" => await GetProducts.QueryAsync(db, metrics, 10, ct),
-            "checkouts" => await GetCheckouts.QueryAsync(db, metrics, ct),
-            _ => await GetSegments.QueryAsync(db, metrics with { From = range.To }, ct),
-        };
-        return new TileModel(store.Id, name, store.Currency, range, store.DataVersion, data);
-    }
+    public string Money(decimal amount) => Formats.Money(amount, Currency);
 }

@@ -1,6 +1,8 @@
 // The theme toggle: light or dark chosen by the user sticks (localStorage); without a choice the
 // system setting rules. Runs in <head> so the page never flashes the other theme.
 (function () {
+  // Controls that need script (the narrow screens' Menu button) show only when it runs: site.css reads this class.
+  document.documentElement.classList.add("js");
   var saved = localStorage.getItem("xeno-theme");
   if (saved === "dark" || saved === "light") document.documentElement.dataset.theme = saved;
   document.addEventListener("click", function (event) {
