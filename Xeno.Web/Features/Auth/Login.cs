@@ -55,7 +55,12 @@ public static class Login
 
     public static IResult ShowPage(string? returnUrl) => LoginPage.Create(new LoginPageModel(null, null, returnUrl));
 
-    public static async Task<IResult> HandlePageAsync(HttpContext http, SecretsDb db, LoginThrottling throttling, JwtTokens tokens)
+    /// <summary>Where a login without a return path lands: all stores side by side for an account with more than one,
+    /// else the stores list (to install the first, or open the only one).</summary>
+    public static async Task<string> LandingAsync(XenoDb db, Guid userId) =>
+        await db.StoreMembers.CountAsync(m => m.UserId == userId) > 1 ? "/overview" : "/stores";
+
+    public static async Task<IResult> HandlePageAsync(HttpContext http, SecretsDb db, XenoDb app, LoginThrottling throttling, JwtTokens tokens)
     {
         var form = await http.Request.ReadFormAsync();
         var email = form["email"].ToString();
@@ -65,7 +70,7 @@ public static class Login
         {
             case Outcome.Success s:
                 Accounts.SignInBrowser(http, tokens.Issue(s.User));
-                return Results.Redirect(Forms.SafeReturnUrl(returnUrl));
+                return Results.Redirect(Forms.IsLocalPath(returnUrl) ? Forms.SafeReturnUrl(returnUrl) : await LandingAsync(app, s.User.Id));
             case Outcome.Throttled t:
                 http.Response.Headers.RetryAfter = ((int)Math.Ceiling(t.RetryAfter.TotalSeconds)).ToString();
                 return Results.RazorSlice<LoginPage, LoginPageModel>(

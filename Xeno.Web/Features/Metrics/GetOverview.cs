@@ -39,13 +39,27 @@ public static class GetOverview
         if (stores.Count == 0 && MetricsRange.Parse(query.From, query.To, Placeholder, MetricsRange.Today("UTC", clock)).Error is { } bad)
             return bad;
 
-        var items = new List<(Item Item, Figures Now)>();
+        var ranges = new List<(Store, MetricsRange)>();
         foreach (var store in stores)
         {
             var (range, error) = MetricsRange.Parse(query.From, query.To, store, MetricsRange.Today(store.Timezone, clock));
             if (range is null) return error!;
-            // Each store is its own tenant: a scope of its own with the tenant set, so that both walls (the EF Core filter and
-            // row-level security on app.tenant_id) hold for its queries, as for any request of that store alone.
+            ranges.Add((store, range));
+        }
+        var body = await QueryAsync(scopes, ranges, compare, ct);
+        return csv ? Csv(body, CsvDates(query.From, query.To), compare is not null) : TypedResults.Ok(body);
+    }
+
+    /// <summary>The figures of each store over its own range (its dates in its own zone), compared when asked, and the
+    /// totals per currency. Each store is its own tenant: a scope of its own with the tenant set, so that both walls (the
+    /// EF Core filter and row-level security on app.tenant_id) hold for its queries, as for any request of that store
+    /// alone.</summary>
+    public static async Task<Response> QueryAsync(IServiceScopeFactory scopes, IReadOnlyList<(Store Store, MetricsRange Range)> stores,
+        CompareWith? compare, CancellationToken ct)
+    {
+        var items = new List<(Item Item, Figures Now)>();
+        foreach (var (store, range) in stores)
+        {
             await using var scope = scopes.CreateAsyncScope();
             scope.ServiceProvider.GetRequiredService<TenantContext>().Set(store.Id);
             var storeDb = scope.ServiceProvider.GetRequiredService<XenoDb>();
@@ -68,8 +82,7 @@ public static class GetOverview
         var totals = items.GroupBy(i => i.Item.Currency, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new Total(g.Key, g.Count(), g.Sum(i => i.Now.Orders), Money.Round(g.Sum(i => i.Now.Net)), Money.Round(g.Sum(i => i.Now.Total))))
             .ToList();
-        var body = new Response(items.Select(i => i.Item).ToList(), totals);
-        return csv ? Csv(body, query, compare is not null) : TypedResults.Ok(body);
+        return new Response(items.Select(i => i.Item).ToList(), totals);
     }
 
     private static readonly Store Placeholder = new() { ShopDomain = "", Name = "", Currency = "", Timezone = "UTC" };
@@ -83,12 +96,15 @@ public static class GetOverview
         return new Figures(orders, days.Sum(d => d.NetSales), days.Sum(d => d.TotalSales), orders == 0 ? 0 : sales / orders);
     }
 
+    /// <summary>What the file name says of the dates: as asked, or <c>last-30-days</c> for the default range.</summary>
+    public static string CsvDates(string? from, string? to) =>
+        string.IsNullOrEmpty(from) && string.IsNullOrEmpty(to) ? "last-30-days" : $"{from}-{to}".Trim('-');
+
     /// <summary>One row per store (kind <c>store</c>), then one per currency (kind <c>total</c>, with the number of stores).</summary>
-    private static MetricsCsv Csv(Response body, RangeQuery query, bool compared)
+    public static MetricsCsv Csv(Response body, string dates, bool compared)
     {
         var header = new List<string> { "kind", "storeId", "shopDomain", "name", "currency", "stores", "orders", "netSales", "totalSales", "averageOrderValue" };
         if (compared) header.AddRange(["changeOrders", "changeNetSales", "changeTotalSales", "changeAverageOrderValue"]);
-        var dates = string.IsNullOrEmpty(query.From) && string.IsNullOrEmpty(query.To) ? "last-30-days" : $"{query.From}-{query.To}".Trim('-');
         var csv = new MetricsCsv(MetricsCsv.FileName("", "overview", dates), header);
         foreach (var i in body.Items)
         {
