@@ -82,7 +82,7 @@ public static class ConnectStore
         return await ConnectAsync(userId, domain, new NewCredential(CredentialMethods.ClientCredentials, grant, clientId, clientSecret), s, ct);
     }
 
-    private static bool IsCredential(string value) => value.All(c => c is > ' ' and <= '~');
+    private static bool IsCredential(string value) => value.All(c => c is >= ' ' and <= '~');
 
     /// <summary>Every way in ends here: the token is tried on the shop, then the store is created for the account (or a
     /// store it already has gets the new credentials and becomes active again, its data intact), a sync is queued and

@@ -133,7 +133,8 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         {
             // Rolled back, so the store keeps its place at the head of the line; a store whose batch fails each time
             // would hold every worker. Sent to the back, it is tried again after the others.
-            if (batch is { Count: > 0 }) await CountFailedTryAsync(storeId, batch, e);
+            // A lost connection or a database going down is not the deliveries' doing: their try is not counted.
+            if (batch is { Count: > 0 } && !IsOutage(e)) await CountFailedTryAsync(storeId, batch, e);
             await SendToBackAsync(storeId);
             throw;
         }
@@ -358,6 +359,15 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         hold.Parameters.Add(new NpgsqlParameter("space", NpgsqlDbType.Integer) { Value = WebhooksSetup.AdvisoryLockSpace });
         hold.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
         return hold;
+    }
+
+    private static bool IsOutage(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is NpgsqlException { IsTransient: true } or TimeoutException or System.IO.IOException
+                or PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow })
+                return true;
+        return false;
     }
 
     /// <summary>Counts a try of each delivery of a batch that rolled back whole, in a transaction of its own, with the
