@@ -47,7 +47,7 @@ public static class DeliveryChecks
                     reader.Read();
                     var text = reader.TokenType switch
                     {
-                        JsonTokenType.String => reader.GetString(),
+                        JsonTokenType.String => TextOf(ref reader),
                         JsonTokenType.Null => null,
                         _ => "",
                     };
@@ -59,6 +59,14 @@ public static class DeliveryChecks
                 return shop;
             }
             catch (JsonException) { return null; }
+        }
+
+        /// <summary>The string, or "" (not a text) when its escapes make no valid UTF-16, such as a lone surrogate:
+        /// no shop is named that way, and the reader throws rather than return it.</summary>
+        private static string TextOf(ref Utf8JsonReader reader)
+        {
+            try { return reader.GetString()!; }
+            catch (InvalidOperationException) { return ""; }
         }
 
         public static BodyShop From(JsonNode body)
