@@ -242,6 +242,93 @@ public sealed class DashboardTests(XenoFixture fixture)
     }
 
     [Fact]
+    public async Task the_comparison_picker_shows_each_figures_change_coloured_by_good_news_and_the_chart_draws_the_earlier_range()
+    {
+        var (browser, storeId, token) = await SyncedStoreAsync();
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var (from, to) = ($"{today.AddDays(-100):yyyy-MM-dd}", $"{today.AddDays(-11):yyyy-MM-dd}");
+        var range = $"range=custom&from={from}&to={to}";
+
+        var (_, plain) = await browser.GetAsync($"/stores/{storeId}?{range}");
+        plain = WebUtility.HtmlDecode(plain);
+        Assert.DoesNotContain("class=\"change", plain);
+        Assert.DoesNotContain("class=\"earlier\"", plain);
+        // The picker keeps the range, custom dates included.
+        Assert.Contains($"href=\"/stores/{storeId}?{range}&compare=previous\"", plain);
+
+        var (page, html) = await browser.GetAsync($"/stores/{storeId}?{range}&compare=previous");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        html = WebUtility.HtmlDecode(html);
+        Assert.Matches("<a href=\"[^\"]*compare=previous\"[^>]*aria-current=page>Previous period</a>", html);
+        // Every range preset keeps the comparison.
+        Assert.Contains($"href=\"/stores/{storeId}?range=7&compare=previous\"", html);
+
+        var api = await fixture.Host.Scenario(s =>
+        {
+            s.Get.Url($"/api/v1/stores/{storeId}/metrics/summary?from={from}&to={to}&compare=previous");
+            s.WithBearerToken(token);
+        });
+        var summary = (await api.ReadAsJsonAsync<GetSummary.Response>())!;
+        Assert.NotNull(summary.Change?.NetSales);
+        Assert.NotNull(summary.Change?.Returns);
+        // Net sales up is good news, returns up is bad: the arrow, the percentage and the colour say which.
+        AssertChange(html, "Net sales", summary.Change!.NetSales!.Value, upIsGood: true);
+        AssertChange(html, "Orders", summary.Change.Orders!.Value, upIsGood: true);
+        AssertChange(html, "Returns", summary.Change.Returns!.Value, upIsGood: false);
+        Assert.Contains($"Changes against the previous period, {Xeno.Web.Features.Dashboard.Formats.Date(summary.Comparison!.From)}", html);
+
+        // The chart draws the previous period as a second, faint series; the table under it gives its figures.
+        Assert.Contains("<polyline class=\"earlier\"", html);
+        Assert.Contains("net sales, the previous period", html);
+        // Ranked tables show each row's change in net sales.
+        var customers = Regex.Match(html, "id=\"tile-top-customers\".*?</section>", RegexOptions.Singleline).Value;
+        Assert.Matches("class=\"change (good|bad|flat|none)\"", customers);
+    }
+
+    private static void AssertChange(string html, string figure, decimal change, bool upIsGood)
+    {
+        var match = Regex.Match(html, $"<dt>{figure}</dt><dd>[^<]*</dd><dd><span class=\"change (\\w+)\"><span aria-hidden=\"true\">([^<]*)</span>");
+        Assert.True(match.Success, $"{figure} shows no change");
+        var percent = Math.Abs(change * 100).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + "%";
+        var (css, shown) = change == 0 ? ("flat", "= 0.0%") : (change > 0 == upIsGood ? "good" : "bad", (change > 0 ? "▲ " : "▼ ") + percent);
+        Assert.Equal((css, shown), (match.Groups[1].Value, match.Groups[2].Value));
+    }
+
+    [Fact]
+    public async Task each_tile_downloads_the_csv_of_its_metrics_endpoint_for_the_range_and_comparison_shown()
+    {
+        var (browser, storeId, token) = await SyncedStoreAsync();
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var (from, to) = ($"{today.AddDays(-60):yyyy-MM-dd}", $"{today.AddDays(-1):yyyy-MM-dd}");
+        var (_, html) = await browser.GetAsync($"/stores/{storeId}?range=custom&from={from}&to={to}&compare=year");
+        html = WebUtility.HtmlDecode(html);
+        var api = new Dictionary<string, string>
+        {
+            ["summary"] = $"summary?from={from}&to={to}&compare=year",
+            ["daily"] = $"daily?from={from}&to={to}&compare=year",
+            ["top-customers"] = $"top-customers?from={from}&to={to}&compare=year&limit=5",
+            ["products"] = $"products?from={from}&to={to}&compare=year&limit=10",
+            ["checkouts"] = $"checkouts?from={from}&to={to}&compare=year",
+            ["segments"] = $"segments?asOf={to}",
+        };
+        foreach (var (tile, endpoint) in api)
+        {
+            var link = Regex.Match(html, $"<a class=\"download\" href=\"(/stores/{storeId}/tiles/{tile}\\?[^\"]+)\" download>");
+            Assert.True(link.Success, $"The {tile} tile has no Download CSV link");
+            var (response, csv) = await browser.GetAsync(link.Groups[1].Value);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/csv", response.Content.Headers.ContentType?.MediaType);
+            var expected = await fixture.Host.Scenario(s =>
+            {
+                s.Get.Url($"/api/v1/stores/{storeId}/metrics/{endpoint}&format=csv");
+                s.WithBearerToken(token);
+            });
+            Assert.Equal(await expected.ReadAsTextAsync(), csv);
+            Assert.True(csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length >= 2, $"The {tile} CSV has no rows");
+        }
+    }
+
+    [Fact]
     public async Task the_favicon_is_served()
     {
         var result = await fixture.Host.Scenario(s => { s.Get.Url("/favicon.ico"); s.StatusCodeShouldBeOk(); });

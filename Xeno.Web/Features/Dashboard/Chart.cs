@@ -7,8 +7,13 @@ using Xeno.Web.Features.Metrics;
 namespace Xeno.Web.Features.Dashboard;
 
 /// <summary>One bar of the chart: what the readout calls it, its figures, and the label of its tick on the x axis (null
-/// for none; minor ticks give way on narrow screens).</summary>
-public sealed record ChartPoint(string Name, int Orders, decimal NetSales, string? Tick = null, bool MinorTick = false);
+/// for none; minor ticks give way on narrow screens). With a comparison, the comparison range's point at the same place
+/// (day i beside day i; none where the comparison range is a day shorter, across 29 February).</summary>
+public sealed record ChartPoint(string Name, int Orders, decimal NetSales, string? Tick = null, bool MinorTick = false)
+{
+    public string? EarlierName { get; init; }
+    public decimal? EarlierNetSales { get; init; }
+}
 
 /// <summary>
 /// Net sales per day (or per hour of a single day), drawn on the server as SVG with a y axis in the shop's currency at
@@ -21,16 +26,26 @@ public static class Chart
 {
     private const int Top = 10, Plot = 160, Height = Top + Plot + 26;
 
-    public static IReadOnlyList<ChartPoint> Days(IReadOnlyList<GetDaily.Day> days)
+    public static IReadOnlyList<ChartPoint> Days(IReadOnlyList<GetDaily.Day> days, IReadOnlyList<GetDaily.Day>? earlier = null)
     {
         var ticks = DayTicks(days.Select(d => d.Date).ToList());
         return days.Select((d, i) => new ChartPoint(Formats.Date(d.Date), d.Orders, d.NetSales,
-            ticks.TryGetValue(i, out var t) ? t.Label : null, ticks.TryGetValue(i, out t) && t.Minor)).ToList();
+            ticks.TryGetValue(i, out var t) ? t.Label : null, ticks.TryGetValue(i, out t) && t.Minor)
+        {
+            EarlierName = earlier?.ElementAtOrDefault(i) is { } e ? Formats.Date(e.Date) : null,
+            EarlierNetSales = earlier?.ElementAtOrDefault(i)?.NetSales,
+        }).ToList();
     }
 
-    public static IReadOnlyList<ChartPoint> Hours(DateOnly date, IReadOnlyList<GetHourly.Hour> hours) =>
-        hours.Select(h => new ChartPoint($"{Formats.Date(date)}, {h.Of:00}:00–{(h.Of + 1) % 24:00}:00", h.Orders, h.NetSales,
-            h.Of % 3 == 0 ? $"{h.Of:00}:00" : null, h.Of % 6 != 0)).ToList();
+    public static IReadOnlyList<ChartPoint> Hours(DateOnly date, IReadOnlyList<GetHourly.Hour> hours, IReadOnlyList<GetHourly.Hour>? earlier = null,
+        DateOnly? earlierDate = null) =>
+        hours.Select((h, i) => new ChartPoint(HourName(date, h.Of), h.Orders, h.NetSales, h.Of % 3 == 0 ? $"{h.Of:00}:00" : null, h.Of % 6 != 0)
+        {
+            EarlierName = earlier?.ElementAtOrDefault(i) is { } e && earlierDate is { } d ? HourName(d, e.Of) : null,
+            EarlierNetSales = earlier?.ElementAtOrDefault(i)?.NetSales,
+        }).ToList();
+
+    private static string HourName(DateOnly date, int hour) => $"{Formats.Date(date)}, {hour:00}:00–{(hour + 1) % 24:00}:00";
 
     /// <summary>Round intervals for dates: every day of a short range, Mondays within two months, first days of months
     /// within a year, first days of quarters beyond; every other tick is minor when there are many.</summary>
@@ -51,13 +66,17 @@ public static class Chart
         return picked.Select((t, k) => (t, k)).ToDictionary(x => x.t.Index, x => (x.t.Label, many && x.k % 2 == 1));
     }
 
-    public static IHtmlContent Render(string id, IReadOnlyList<ChartPoint> points, string currency, string unit)
+    /// <param name="against">With a comparison, what its range is ("the previous period"): drawn as a faint line over the bars.</param>
+    public static IHtmlContent Render(string id, IReadOnlyList<ChartPoint> points, string currency, string unit, string? against = null)
     {
         static string F(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
         string M(decimal v) => WebUtility.HtmlEncode(Formats.Money(v, currency));
-        string Readout(ChartPoint p) => $"{p.Name}: {Formats.Money(p.NetSales, currency)} net sales, {Formats.Count(p.Orders, "order", "orders")}";
+        string Readout(ChartPoint p) => $"{p.Name}: {Formats.Money(p.NetSales, currency)} net sales, {Formats.Count(p.Orders, "order", "orders")}"
+            + (p.EarlierNetSales is { } e ? $"; {p.EarlierName}: {Formats.Money(e, currency)}" : "");
 
-        var (ticks, lo, hi) = YTicks(points.Count == 0 ? 0 : points.Min(p => p.NetSales), points.Count == 0 ? 0 : points.Max(p => p.NetSales));
+        var compared = against is not null && points.Any(p => p.EarlierNetSales is not null);
+        var values = points.Select(p => p.NetSales).Concat(points.Select(p => p.EarlierNetSales).OfType<decimal>()).ToList();
+        var (ticks, lo, hi) = YTicks(values.Count == 0 ? 0 : values.Min(), values.Count == 0 ? 0 : values.Max());
         double Y(decimal v) => Top + (double)((hi - v) / (hi - lo)) * Plot;
         var whole = ticks.All(t => t == decimal.Truncate(t));
         var labels = ticks.Select(t => Formats.Money(t, currency, whole)).ToList();
@@ -91,6 +110,14 @@ public static class Chart
             svg.Append(CultureInfo.InvariantCulture,
                 $"<rect class=\"bar{(p.NetSales < 0 ? " negative" : "")}\" data-readout=\"{WebUtility.HtmlEncode(Readout(p))}\" x=\"{F(i + 0.12)}\" y=\"{F(y0 - Top)}\" width=\"0.76\" height=\"{F(h)}\" />");
         }
+        if (compared)
+        {
+            // The comparison range as a faint line through the middle of each bar's place; the stroke keeps its width
+            // however far the plot is stretched.
+            var line = string.Join(" ", points.Select((p, i) => (p, i)).Where(x => x.p.EarlierNetSales is not null)
+                .Select(x => $"{F(x.i + 0.5)},{F(Y(x.p.EarlierNetSales!.Value) - Top)}"));
+            svg.Append(CultureInfo.InvariantCulture, $"<polyline class=\"earlier\" points=\"{line}\" vector-effect=\"non-scaling-stroke\" />");
+        }
         svg.Append("</svg>");
         for (var i = 0; i < points.Count; i++)
         {
@@ -103,12 +130,21 @@ public static class Chart
         svg.Append(CultureInfo.InvariantCulture, $"<figcaption><p class=\"readout\" id=\"{id}-readout\" aria-live=\"polite\">Point at {(unit == "hour" ? "an" : "a")} {unit}, or focus the chart and use the arrow keys, to read its figures.</p>");
         svg.Append("<p class=\"legend\"><span class=\"swatch bar\"></span> net sales");
         if (points.Any(p => p.NetSales < 0)) svg.Append(" <span class=\"swatch negative\"></span> below zero: returns outweighed sales");
+        if (compared) svg.Append(CultureInfo.InvariantCulture, $" <span class=\"swatch earlier\"></span> net sales, {WebUtility.HtmlEncode(against)}");
         svg.Append("</p></figcaption></figure>");
 
         var head = char.ToUpperInvariant(unit[0]) + unit[1..];
-        svg.Append(CultureInfo.InvariantCulture, $"<details><summary>Figures per {unit}</summary><table><thead><tr><th scope=\"col\">{head}</th><th scope=\"col\" class=\"num\">Orders</th><th scope=\"col\" class=\"num\">Net sales</th></tr></thead><tbody>");
+        svg.Append(CultureInfo.InvariantCulture, $"<details><summary>Figures per {unit}</summary><table><thead><tr><th scope=\"col\">{head}</th><th scope=\"col\" class=\"num\">Orders</th><th scope=\"col\" class=\"num\">Net sales</th>");
+        if (compared)
+            svg.Append(CultureInfo.InvariantCulture, $"<th scope=\"col\">{WebUtility.HtmlEncode(char.ToUpperInvariant(against![0]) + against[1..])}</th><th scope=\"col\" class=\"num\">Its net sales</th>");
+        svg.Append("</tr></thead><tbody>");
         foreach (var p in points)
-            svg.Append(CultureInfo.InvariantCulture, $"<tr><td>{WebUtility.HtmlEncode(p.Name)}</td><td class=\"num\">{p.Orders}</td><td class=\"num\">{M(p.NetSales)}</td></tr>");
+        {
+            svg.Append(CultureInfo.InvariantCulture, $"<tr><td>{WebUtility.HtmlEncode(p.Name)}</td><td class=\"num\">{p.Orders}</td><td class=\"num\">{M(p.NetSales)}</td>");
+            if (compared)
+                svg.Append(CultureInfo.InvariantCulture, $"<td>{WebUtility.HtmlEncode(p.EarlierName ?? "–")}</td><td class=\"num\">{(p.EarlierNetSales is { } e ? M(e) : "–")}</td>");
+            svg.Append("</tr>");
+        }
         svg.Append("</tbody></table></details>");
         return new HtmlString(svg.ToString());
     }

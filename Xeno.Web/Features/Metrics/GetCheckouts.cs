@@ -33,19 +33,23 @@ public static class GetCheckouts
     {
         var (ask, error) = await MetricsRequest.ParseAsync(query, request, db, tenant, clock);
         if (ask is null) return error!;
-        var body = await QueryAsync(db, ask.Range, ct);
-        if (ask.Comparison is { } range)
-        {
-            var then = await QueryAsync(db, range, ct);
-            static decimal? C(decimal a, decimal b) => MetricsComparison.Change(a, b);
-            body = body with
-            {
-                Comparison = new ComparisonFigures(range.From, range.To, then.Orders, then.AbandonedCheckouts, then.AbandonedValue, then.ConversionRate),
-                Change = new Changes(C(body.Orders, then.Orders), C(body.AbandonedCheckouts, then.AbandonedCheckouts),
-                    C(body.AbandonedValue, then.AbandonedValue), C(body.ConversionRate, then.ConversionRate)),
-            };
-        }
+        var body = await QueryAsync(db, ask.Range, ask.Comparison, ct);
         return ask.Csv ? Csv(body, ask.Range) : TypedResults.Ok(body);
+    }
+
+    /// <summary>The range's figures, and with a comparison range the same figures over it and each one's change.</summary>
+    public static async Task<Response> QueryAsync(XenoDb db, MetricsRange range, MetricsRange? comparison, CancellationToken ct)
+    {
+        var body = await QueryAsync(db, range, ct);
+        if (comparison is null) return body;
+        var then = await QueryAsync(db, comparison, ct);
+        static decimal? C(decimal a, decimal b) => MetricsComparison.Change(a, b);
+        return body with
+        {
+            Comparison = new ComparisonFigures(comparison.From, comparison.To, then.Orders, then.AbandonedCheckouts, then.AbandonedValue, then.ConversionRate),
+            Change = new Changes(C(body.Orders, then.Orders), C(body.AbandonedCheckouts, then.AbandonedCheckouts),
+                C(body.AbandonedValue, then.AbandonedValue), C(body.ConversionRate, then.ConversionRate)),
+        };
     }
 
     public static async Task<Response> QueryAsync(XenoDb db, MetricsRange range, CancellationToken ct)

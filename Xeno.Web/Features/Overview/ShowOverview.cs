@@ -15,8 +15,6 @@ namespace Xeno.Web.Features.Overview;
 /// </summary>
 public static class ShowOverview
 {
-    public static readonly (string Key, string Label)[] Comparisons = [("", "No comparison"), ("previous", "Previous period"), ("year", "Same period last year")];
-
     public static async Task<IResult> HandlePageAsync(HttpContext http, XenoDb db, TimeProvider clock, IServiceScopeFactory scopes, CancellationToken ct)
     {
         var query = http.Request.Query;
@@ -24,13 +22,8 @@ public static class ShowOverview
         var ranges = stores.Select(s => (Store: s, Range: DashboardRange.Parse(query, MetricsRange.Today(s.Timezone, clock)))).ToList();
         // Without a store the picker still shows the range, as of today in UTC.
         var shown = ranges.Count > 0 ? ranges[0].Range : DashboardRange.Parse(query, MetricsRange.Today("UTC", clock));
-        var compare = query["compare"].ToString() switch
-        {
-            "previous" => CompareChoice.Previous,
-            "year" => CompareChoice.Year,
-            _ => CompareChoice.None,
-        };
-        CompareWith? with = compare switch { CompareChoice.Previous => CompareWith.Previous, CompareChoice.Year => CompareWith.Year, _ => null };
+        var compare = CompareChoices.Parse(query["compare"]);
+        var with = compare.With();
 
         var body = await GetOverview.QueryAsync(scopes, ranges.Select(r => (r.Store, MetricsRange.For(r.Store, r.Range.From, r.Range.To))).ToList(), with, ct);
         if (query["format"] == "csv") return GetOverview.Csv(body, CsvDates(shown), with is not null);
@@ -50,7 +43,7 @@ public static class ShowOverview
 
 public sealed record OverviewPageModel(string UserEmail, DashboardRange Range, CompareChoice Compare, bool SameDates, GetOverview.Response Data)
 {
-    public string CompareKey => Compare switch { CompareChoice.Previous => "previous", CompareChoice.Year => "year", _ => "" };
+    public string CompareKey => Compare.Key();
 
     public string Url(string rangeQuery, string compareKey) => "/overview?" + rangeQuery + (compareKey == "" ? "" : "&compare=" + compareKey);
 

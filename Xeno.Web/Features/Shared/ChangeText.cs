@@ -38,3 +38,34 @@ public static class ChangeText
 
 /// <summary>The comparison a page shows, kept in the URL as <c>compare=previous|year</c> (anything else: none).</summary>
 public enum CompareChoice { None, Previous, Year }
+
+/// <summary>The comparison picker of the pages: its choices, how each is kept in the URL, and the range it compares with.</summary>
+public static class CompareChoices
+{
+    public static readonly (string Key, string Label)[] All = [("", "No comparison"), ("previous", "Previous period"), ("year", "Same period last year")];
+
+    /// <summary>A page forgives what it does not know (a link typed by hand): anything but previous or year is none.</summary>
+    public static CompareChoice Parse(string? key) => key switch
+    {
+        "previous" => CompareChoice.Previous,
+        "year" => CompareChoice.Year,
+        _ => CompareChoice.None,
+    };
+
+    public static string Key(this CompareChoice choice) => choice switch
+    {
+        CompareChoice.Previous => "previous",
+        CompareChoice.Year => "year",
+        _ => "",
+    };
+
+    /// <summary>"&amp;compare=…" for a URL, or nothing without a comparison.</summary>
+    public static string Query(this CompareChoice choice) => choice == CompareChoice.None ? "" : "&compare=" + choice.Key();
+
+    public static Metrics.CompareWith? With(this CompareChoice choice) => choice switch
+    {
+        CompareChoice.Previous => Metrics.CompareWith.Previous,
+        CompareChoice.Year => Metrics.CompareWith.Year,
+        _ => null,
+    };
+}
