@@ -20,7 +20,7 @@ public sealed partial class DemoBrowserTests
         await using var xeno = await XenoProcess.StartAsync(connection);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await LaunchAsync(playwright);
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new() { Width = 1280, Height = 900 }, ColorScheme = ColorScheme.Light });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new() { Width = 1280, Height = 900 }, ColorScheme = ColorScheme.Light, AcceptDownloads = true });
         var page = await context.NewPageAsync();
         var errors = new List<string>();
         page.Console += (_, m) => { if (m.Type == "error" && !AxeRunning) errors.Add($"{page.Url} ({m.Location}): {m.Text}"); };
@@ -85,7 +85,26 @@ public sealed partial class DemoBrowserTests
         var local = TimeZoneInfo.ConvertTime(new DateTimeOffset(DateTime.SpecifyKind(synced, DateTimeKind.Utc)), newYork);
         Assert.Contains($"{local.ToString("d MMM yyyy, HH:mm", CultureInfo.InvariantCulture)} UTC−{-local.Offset.Hours}", await page.InnerTextAsync("#last-sync"));
 
-        // Every table fits its tile, and every tile is as tall as its content, at every width.
+        // Comparing with the previous period: each figure gets its change, the chart a faint second series, the URL the choice.
+        Assert.Equal(0, await page.Locator("#tile-summary .change").CountAsync());
+        await page.ClickAsync("nav.compare a:text-is('Previous period')");
+        await page.WaitForURLAsync("**compare=previous");
+        await Expect(async () => Assert.True(await page.Locator("#tile-summary .change").CountAsync() >= 9), TimeSpan.FromSeconds(10));
+        Assert.Matches("^(▲|▼) \\d+\\.\\d%$|^= 0\\.0%$|^–$", (await page.Locator("#tile-summary dd .change [aria-hidden]").First.InnerTextAsync()).Trim());
+        Assert.True(await page.Locator("#tile-daily polyline.earlier").IsVisibleAsync(), "the chart draws no comparison series");
+        Assert.Contains("range=30", page.Url);
+        await page.Locator("#tile-daily .plot").FocusAsync();
+        await page.Keyboard.PressAsync("End");
+        Assert.Contains("; ", await page.Locator("#tile-daily .readout").InnerTextAsync()); // the day's figures, then the earlier day's
+        await Screenshot(page, "dashboard-compare-light.png");
+
+        // The summary tile's CSV: the range's figures and the comparison's, as the API writes them.
+        var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#tile-summary a.download"));
+        var csv = await File.ReadAllTextAsync((await download.PathAsync())!);
+        Assert.StartsWith("currency,from,to,orders,grossSales", csv);
+        Assert.Contains("comparisonFrom,comparisonTo", csv.Split('\n')[0]);
+
+        // Every table fits its tile, and every tile is as tall as its content, at every width (with the changes shown).
         foreach (var width in new[] { 1280, 1024, 768, 360 })
         {
             await page.SetViewportSizeAsync(width, 900);
@@ -119,7 +138,7 @@ public sealed partial class DemoBrowserTests
 
         // Today goes by the hour, in the shop's zone.
         await page.ClickAsync("nav.range a:text-is('Today')");
-        await page.WaitForURLAsync("**range=today");
+        await page.WaitForURLAsync("**range=today*");
         await Expect(async () => Assert.Contains("Net sales by hour", await page.InnerTextAsync("#tile-daily h2")), TimeSpan.FromSeconds(10));
         Assert.Equal(24, await page.Locator("#tile-daily rect.bar").CountAsync());
         Assert.Equal(["00:00", "03:00", "06:00", "09:00", "12:00", "15:00", "18:00", "21:00"], await page.Locator("#tile-daily .plot text.tick").AllTextContentsAsync());

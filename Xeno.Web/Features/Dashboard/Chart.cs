@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Html;
 using Xeno.Web.Features.Metrics;
+using Xeno.Web.Features.Shared;
 
 namespace Xeno.Web.Features.Dashboard;
 
@@ -135,14 +136,16 @@ public static class Chart
 
         var head = char.ToUpperInvariant(unit[0]) + unit[1..];
         svg.Append(CultureInfo.InvariantCulture, $"<details><summary>Figures per {unit}</summary><table><thead><tr><th scope=\"col\">{head}</th><th scope=\"col\" class=\"num\">Orders</th><th scope=\"col\" class=\"num\">Net sales</th>");
+        // The comparison's net sales beside each day (its own day i, named in the readout): one column more, so that
+        // the table still fits a phone.
         if (compared)
-            svg.Append(CultureInfo.InvariantCulture, $"<th scope=\"col\">{WebUtility.HtmlEncode(char.ToUpperInvariant(against![0]) + against[1..])}</th><th scope=\"col\" class=\"num\">Its net sales</th>");
+            svg.Append(CultureInfo.InvariantCulture, $"<th scope=\"col\" class=\"num\">{(against == ChangeText.Against(CompareChoice.Year) ? "Last year" : "Previous period")}</th>");
         svg.Append("</tr></thead><tbody>");
         foreach (var p in points)
         {
             svg.Append(CultureInfo.InvariantCulture, $"<tr><td>{WebUtility.HtmlEncode(p.Name)}</td><td class=\"num\">{p.Orders}</td><td class=\"num\">{M(p.NetSales)}</td>");
             if (compared)
-                svg.Append(CultureInfo.InvariantCulture, $"<td>{WebUtility.HtmlEncode(p.EarlierName ?? "–")}</td><td class=\"num\">{(p.EarlierNetSales is { } e ? M(e) : "–")}</td>");
+                svg.Append(CultureInfo.InvariantCulture, $"<td class=\"num\">{(p.EarlierNetSales is { } e ? M(e) : "–")}</td>");
             svg.Append("</tr>");
         }
         svg.Append("</tbody></table></details>");
