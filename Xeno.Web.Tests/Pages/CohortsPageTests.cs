@@ -17,7 +17,7 @@ public sealed partial class CohortsPageTests(XenoFixture fixture)
     public async Task the_cohorts_page_shows_the_numbers_of_the_cohorts_api_in_both_views_and_offers_its_csv()
     {
         var domain = $"coh-{Guid.NewGuid():N}"[..16] + ".myshopify.com";
-        var shop = ShopGenerator.Generate(61, 200, new ShopGeneratorOptions
+        var shop = ShopGenerator.Generate(61, 900, new ShopGeneratorOptions
         {
             Domain = domain, Name = "Cohort Shop", Now = new DateTimeOffset(2026, 6, 15, 0, 0, 0, TimeSpan.Zero), Days = 400,
         });
@@ -61,8 +61,8 @@ public sealed partial class CohortsPageTests(XenoFixture fixture)
                 // The triangle: no cell beyond the months that have passed.
                 Assert.All(row.Cells.Skip(1 + cohort.Periods.Count), c => Assert.Equal("", c));
             }
-            // The reading aid names the recent cohort that retains best at month 3.
-            var best = cohorts.Cohorts.Where(c => c.Customers > 0 && c.Periods.Count > 3 && !c.Periods[3].Partial).TakeLast(6)
+            // The reading aid names the recent cohort (of 10 customers or more) that retains best at month 3.
+            var best = cohorts.Cohorts.Where(c => c.Customers >= 10 && c.Periods.Count > 3 && !c.Periods[3].Partial).TakeLast(6)
                 .OrderByDescending(c => c.Periods[3].Retention).ThenByDescending(c => c.Customers).First();
             var aid = Text(ReadingAid().Match(html).Groups[1].Value);
             Assert.Contains($"retains best: {Formats.Percent(best.Periods[3].Retention)} of its {best.Customers} customers", aid);
@@ -108,7 +108,7 @@ public sealed partial class CohortsPageTests(XenoFixture fixture)
         mine.UseToken(owner);
         var (ok, own) = await mine.GetAsync($"/stores/{store.Id}/cohorts");
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
-        Assert.Contains("No cohort here has reached month 3 yet", own);
+        Assert.Contains("No cohort here of at least 10 customers has reached month 3 yet", own);
     }
 
     private sealed record Row(string Header, List<string> Cells);

@@ -51,6 +51,9 @@ public sealed record CohortsPageModel(string UserEmail, StoreResponse Store, Coh
     /// <summary>"Recent" for the reading aid: the last six cohorts whose month 3 is over (not the running month).</summary>
     public const int RecentCohorts = 6;
     public const int ReadingOffset = 3;
+    /// <summary>A cohort smaller than this is left out of the reading aid: with fewer customers, one of them ordering
+    /// again moves its retention by more than ten points, and "best" would name chance.</summary>
+    public const int MinCohortCustomers = 10;
     public const int Steps = 5;
 
     public int Columns => Data.Cohorts.Count == 0 ? 0 : Data.Cohorts.Max(c => c.Periods.Count);
@@ -65,7 +68,7 @@ public sealed record CohortsPageModel(string UserEmail, StoreResponse Store, Coh
         get
         {
             var reached = Data.Cohorts
-                .Where(c => c.Customers > 0 && c.Periods.Count > ReadingOffset && !c.Periods[ReadingOffset].Partial)
+                .Where(c => c.Customers >= MinCohortCustomers && c.Periods.Count > ReadingOffset && !c.Periods[ReadingOffset].Partial)
                 .TakeLast(RecentCohorts).ToList();
             // Ties go to the larger cohort (more customers behind the same rate), then to the more recent one.
             var best = reached.Select((c, i) => (Cohort: c, Index: i))
