@@ -114,7 +114,7 @@ public sealed class WorkerFaultTests(FaultsFixture fixture)
         Assert.True(pending >= 200, $"{pending} deliveries pending");
 
         // A worker applying them in small batches, killed once some batches are committed and others are not yet.
-        var worker = await fixture.StartWorkerAsync(("Webhooks__BatchSize", "4"), ("Webhooks__Workers", "1"));
+        var worker = await fixture.StartWorkerAsync(("Webhooks__BatchSize", "4"), ("Webhooks__LargeBatchSize", "4"), ("Webhooks__Workers", "1"));
         await FaultsFixture.WaitUntilAsync(async () => await fixture.CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'processed'") > 0,
             "a first batch applied", Long, () => worker.Output);
         await worker.KillAsync();

@@ -11,8 +11,10 @@ namespace Xeno.Web.Features.Webhooks;
 /// <summary>
 /// Applies stored deliveries: the inbox is the queue. A worker loop takes one store that has work (its row in
 /// <c>webhook_pending</c>, <c>FOR UPDATE SKIP LOCKED</c>, so one worker per store at a time), sets that store as the
-/// tenant, claims its due deliveries oldest first (<c>FOR UPDATE SKIP LOCKED</c>) and applies them in one transaction,
-/// each in its own savepoint: one that throws is rolled back alone and marked failed, to be tried again later. The
+/// tenant, claims its due deliveries oldest first (<c>FOR UPDATE SKIP LOCKED</c>) and applies them in one transaction:
+/// first up to <see cref="WebhookOptions.LargeBatchSize"/> of them as one; if any throws, all roll back and go again in
+/// batches of <see cref="WebhookOptions.BatchSize"/>, each delivery in its own savepoint: one that throws is rolled back
+/// alone and marked failed, to be tried again later. The
 /// store's data version moves once (<see cref="ShopDataWriter.FinishAsync"/>), the deliveries' outcomes are written, the
 /// store's mark is dropped if nothing more is due, and the whole commits together. A worker killed midway commits
 /// nothing: its deliveries stay pending, and its store's mark stays for the next worker.
@@ -123,11 +125,29 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
     /// more is due.</summary>
     public async Task<bool> ProcessNextBatchAsync(CancellationToken ct)
     {
+        // First the quick way: up to LargeBatchSize of the store's deliveries without a savepoint each, so that a backlog
+        // (a flash sale) pays the refresh of the day's aggregates, the outcome update and the commit once per few hundred
+        // deliveries rather than per fifty. If any one of them throws, the whole transaction rolls back and the careful
+        // way below takes over: fifty at a time, each in its savepoint.
+        if (options.Value.LargeBatchSize > options.Value.BatchSize)
+        {
+            try
+            {
+                return await ProcessBatchAsync(_ => { }, _ => { }, careful: false, ct);
+            }
+            catch (CarefulBatchNeeded) { }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                // Whatever broke the large batch (its common writes, a lost connection) is met again, and answered as
+                // before, by the careful way: tries counted, a delivery tried before alone, an outage left uncounted.
+                logger.LogInformation(e, "A large webhook batch failed and was rolled back; its deliveries go again fifty at a time");
+            }
+        }
         Guid? claimed = null;
         List<WebhookDelivery>? batch = null;
         try
         {
-            return await ProcessBatchAsync(storeId => claimed = storeId, deliveries => batch = deliveries, ct);
+            return await ProcessBatchAsync(storeId => claimed = storeId, deliveries => batch = deliveries, careful: true, ct);
         }
         catch (Exception e) when (claimed is { } storeId && !ct.IsCancellationRequested)
         {
@@ -140,7 +160,11 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         }
     }
 
-    private async Task<bool> ProcessBatchAsync(Action<Guid> claimed, Action<List<WebhookDelivery>> claimedDeliveries, CancellationToken ct)
+    /// <summary>Thrown (and the transaction rolled back) when the quick way meets a delivery that fails, or one tried before.</summary>
+    private sealed class CarefulBatchNeeded : Exception;
+
+    private async Task<bool> ProcessBatchAsync(Action<Guid> claimed, Action<List<WebhookDelivery>> claimedDeliveries, bool careful,
+        CancellationToken ct)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync(ct);
@@ -149,7 +173,9 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         claimed(storeId);
 
         var now = clock.GetUtcNow();
-        var deliveries = await ClaimDeliveriesAsync(connection, transaction, storeId, now, ct);
+        var deliveries = await ClaimDeliveriesAsync(connection, transaction, storeId, now,
+            careful ? options.Value.BatchSize : options.Value.LargeBatchSize, ct);
+        if (!careful && deliveries.Any(d => d.Attempts > 0)) throw new CarefulBatchNeeded();
         // A delivery tried before may be what broke its last batch: it goes alone (the others stay claimed, untouched,
         // until this commits, and come next).
         if (deliveries is [{ Attempts: > 0 } retry, _, ..]) deliveries = [retry];
@@ -169,7 +195,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         var ignored = new Dictionary<Guid, string?>();
         foreach (var delivery in deliveries)
         {
-            await transaction.SaveAsync("delivery", ct);
+            if (careful) await transaction.SaveAsync("delivery", ct);
             if (delivery.Topic == "customers/redact")
             {
                 // It empties the bodies of other deliveries, and a repeat of one of those arriving now would wait for this
@@ -183,6 +209,12 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
             {
                 outcome = await ProcessWebhook.ApplyAsync(db, writer, delivery, applied, now, logger, ct);
             }
+            catch (Exception e) when (!careful && !ct.IsCancellationRequested)
+            {
+                logger.LogInformation(e, "Webhook {DeliveryId} ({Topic}) failed in a large batch; the batch goes again fifty at a time",
+                    delivery.Id, delivery.Topic);
+                throw new CarefulBatchNeeded();
+            }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
                 // This delivery's writes go; the batch's others stay. A broken connection throws here again and ends the batch.
@@ -192,7 +224,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
                 logger.LogWarning(e, "Webhook {DeliveryId} ({Topic}) failed on try {Attempt}", delivery.Id, delivery.Topic, delivery.Attempts + 1);
                 continue;
             }
-            await transaction.ReleaseAsync("delivery", ct);
+            if (careful) await transaction.ReleaseAsync("delivery", ct);
             if (outcome.Result == ProcessWebhook.Result.Ignored)
             {
                 ignored[delivery.Id] = outcome.IgnoredReason;
@@ -223,8 +255,8 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         return await claim.ExecuteScalarAsync(ct) as Guid?;
     }
 
-    private async Task<List<WebhookDelivery>> ClaimDeliveriesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        Guid storeId, DateTimeOffset now, CancellationToken ct)
+    private static async Task<List<WebhookDelivery>> ClaimDeliveriesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Guid storeId, DateTimeOffset now, int limit, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
         var tenant = new NpgsqlBatchCommand("SELECT set_config('app.tenant_id', @tenant::text, true)");
@@ -240,7 +272,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
             """);
         claim.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Uuid) { Value = storeId });
         claim.Parameters.Add(new NpgsqlParameter("now", NpgsqlDbType.TimestampTz) { Value = now.ToUniversalTime() });
-        claim.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = Math.Max(1, options.Value.BatchSize) });
+        claim.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = Math.Max(1, limit) });
         batch.BatchCommands.Add(claim);
 
         var deliveries = new List<WebhookDelivery>();

@@ -13,6 +13,11 @@ public sealed class WebhookOptions
     /// down: keep this below that.</summary>
     public int BatchSize { get; set; } = 50;
 
+    /// <summary>Deliveries a worker first tries to apply as one, without savepoints (<see cref="InboxWorker"/>): a backlog
+    /// then pays each batch's fixed costs (the refresh of the day's aggregates, above all) once per this many. Set to
+    /// <see cref="BatchSize"/> or less to apply fifty at a time, each in its savepoint, always.</summary>
+    public int LargeBatchSize { get; set; } = 500;
+
     /// <summary>How often an idle worker looks for work without being woken by a notification.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
