@@ -26,9 +26,8 @@ public static partial class ApiDescription
     {
         // Nested records (GetSummary.Response, QueueSync.Request) would all be "Response" or "Request", told apart by a
         // number: named after their use case instead, they say what they are.
-        options.CreateSchemaReferenceId = type => OpenApiOptions.CreateDefaultSchemaReferenceId(type) is { } id && type.Type.DeclaringType is { } useCase
-            ? useCase.Name + id
-            : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
+        options.CreateSchemaReferenceId = type =>
+            OpenApiOptions.CreateDefaultSchemaReferenceId(type) is { } id ? type.Type.DeclaringType?.Name + id : null;
         options.AddDocumentTransformer((document, _, _) =>
         {
             // The features' tags in the contract's order (docs/api.md), each with what it is about; readers list them so.
