@@ -158,6 +158,7 @@ public sealed partial class DemoBrowserTests
             Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), $"{path} scrolls sideways at 360 px");
             if (path != "/api.html") Assert.True((await page.Locator(".topbar").BoundingBoxAsync())!.Height < 72, $"the menu of {path} takes more than a line");
         }
+        await AssertTheApiReferenceReadsAsync(page, xeno.Url);
         await page.GotoAsync($"{dashboard}?range=30");
         await Screenshot(page, "dashboard-phone-dark.png");
         await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
@@ -171,6 +172,35 @@ public sealed partial class DemoBrowserTests
         // The favicon is there, and no script failed along the way (the CSP runs no inline script).
         Assert.Equal(200, (await page.APIRequest.GetAsync(xeno.Url + "/favicon.ico")).Status);
         Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    /// <summary>The API reference, as its reader sees it (dark, on a phone): each call's parameters in a table, its answers
+    /// with their statuses and what each means, whether it needs the token, and the fields of its bodies.</summary>
+    private static async Task AssertTheApiReferenceReadsAsync(IPage page, string xenoUrl)
+    {
+        await page.GotoAsync(xenoUrl + "/api.html");
+        await page.WaitForSelectorAsync("#op-GetSummary");
+        var parameters = page.Locator("#op-GetSummary table.parameters");
+        Assert.Equal(["Name", "In", "Required", "Type", "Description"], await parameters.Locator("thead th[scope=col]").AllTextContentsAsync());
+        var compare = parameters.Locator("tbody tr", new() { Has = page.Locator("th[scope=row] code:text-is('compare')") });
+        Assert.Contains("query, string, optional", await compare.Locator("th").InnerTextAsync()); // folded in at 360 px
+        Assert.Contains("29 February", await compare.Locator("td").Last.InnerTextAsync());
+        Assert.Equal(["204", "401", "403", "404"], await page.Locator("#op-DeleteStore table.responses th[scope=row]").AllTextContentsAsync());
+        Assert.Contains("viewer", await page.Locator("#op-DeleteStore table.responses tr", new() { Has = page.Locator("th:text-is('403')") }).InnerTextAsync());
+        Assert.Contains("No token", await page.InnerTextAsync("#op-Register .auth"));
+        Assert.Contains("Bearer token", await page.InnerTextAsync("#op-GetSummary .auth"));
+        Assert.True(await page.Locator("#op-Register .schema code.field:text-is('password')").IsVisibleAsync(), "the request body's fields are not listed");
+        Assert.True(await page.Locator("#op-GetSyncStatus .fields .fields code.field:text-is('runId')").IsVisibleAsync(), "a nested $ref's fields are not listed");
+        Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "/api.html scrolls sideways at 360 px");
+        await Screenshot(page, "api-phone-dark.png");
+        await AssertNoSeriousAxeFindingsAsync(page);
+        await page.SetViewportSizeAsync(1280, 900);
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
+        Assert.Equal("query", await page.Locator("#op-GetSummary table.parameters tbody tr").Nth(1).Locator("td").First.InnerTextAsync());
+        await Screenshot(page, "api-desktop-light.png");
+        await AssertNoSeriousAxeFindingsAsync(page);
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Dark });
+        await page.SetViewportSizeAsync(360, 780);
     }
 
     /// <summary>axe-core sets inline styles while it measures, which the CSP refuses: those errors are the tool's.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Xeno.Web.Infrastructure.Auth;
 using Xeno.Web.Infrastructure.Database;
+using Xeno.Web.Infrastructure.Web;
 
 namespace Xeno.Web.Infrastructure.Tenancy;
 
@@ -67,11 +68,14 @@ public static class StoreAccessExtensions
     /// <summary>The caller's role in the request's store, once <see cref="StoreAccessFilter"/> has let it through.</summary>
     public static string? MemberRole(this HttpContext http) => http.Items[RoleKey] as string;
 
-    /// <summary>Every route under this group works for one store: tenant resolved, or 404.</summary>
+    /// <summary>Every route under this group works for one store: tenant resolved, or 404 (the OpenAPI document says both).</summary>
     public static TBuilder ForStoreTenant<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter<TBuilder, StoreAccessFilter>();
+        builder.AddEndpointFilter<TBuilder, StoreAccessFilter>()
+            .DescribeParameter("storeId", "The store's id (a UUID). It must be one of the caller's stores (owner or viewer); any other answers 404.")
+            .AnswersProblem(StatusCodes.Status404NotFound, "No such store: not one of the caller's (never 403), or not a UUID.");
 
     /// <summary>Only the store's owners, after <see cref="ForStoreTenant{TBuilder}"/>: settings, team, deletion.</summary>
     public static TBuilder ForStoreOwners<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter<TBuilder, StoreOwnerFilter>();
+        builder.AddEndpointFilter<TBuilder, StoreOwnerFilter>()
+            .AnswersProblem(StatusCodes.Status403Forbidden, "The caller is a viewer of the store: owners only.");
 }

@@ -12,7 +12,7 @@ public static class WebSetup
     {
         builder.Services.AddCarter(new DependencyContextAssemblyCatalog(typeof(Program).Assembly));
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi(); // /openapi/v1.json: the JSON API only (pages are excluded from it)
+        builder.Services.AddXenoOpenApi(); // /openapi/v1.json: the JSON API only (pages are excluded from it)
         // Keys live in PostgreSQL so that every process decrypts what another encrypted, encrypted under a KEK.
         builder.AddXenoKeyRing();
         builder.Services.Configure<ForwardedHeadersOptions>(o =>
