@@ -88,7 +88,7 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.ConnectionError, e.Message), ct);
             await FinishAsync(db, run, "failed", e.Message, ct);
         }
-        catch (Exception e) when (IsDatabaseOutage(e))
+        catch (Exception e) when (DatabaseFaults.IsOutage(e))
         {
             // The database went away under the run (a restart, a failover). It is not the merchant's failure, and nothing can
             // be recorded now anyway: a run marked failed here would hold every later sync back until someone asked again,
@@ -207,15 +207,6 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
 
     /// <summary>A connection lost or refused, or the server shutting down or starting (Npgsql's transient failures), however
     /// deep EF Core wrapped it.</summary>
-    private static bool IsDatabaseOutage(Exception e)
-    {
-        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
-            if (inner is NpgsqlException { IsTransient: true }
-                or PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow })
-                return true;
-        return false;
-    }
-
     private static string MerchantMessage(Exception e) => e switch
     {
         ShopifyApiException api => api.Message,

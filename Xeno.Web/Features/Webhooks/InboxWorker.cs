@@ -393,12 +393,12 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         return hold;
     }
 
+    /// <summary>The database went away, or the connection to it (its socket, its timeout: the workers talk to nothing else).</summary>
     private static bool IsOutage(Exception e)
     {
+        if (DatabaseFaults.IsOutage(e)) return true;
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)
-            if (inner is NpgsqlException { IsTransient: true } or TimeoutException or System.IO.IOException
-                or PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow })
-                return true;
+            if (inner is TimeoutException or System.IO.IOException) return true;
         return false;
     }
 
