@@ -227,31 +227,23 @@ public sealed class WebhookPropertyTests(XenoFixture fixture, ITestOutputHelper 
 
     private sealed record Stored(string Status, string? EventId, string? WebhookId, bool HasBody, string? Reason);
 
+    // Read through the fixture, which sets the store's tenant: row-level security applies to the owner too.
     private async Task<Stored?> NewestAsync(Guid storeId)
     {
-        await using var connection = new Npgsql.NpgsqlConnection(fixture.OwnerConnectionString);
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand(
-            "SELECT status, event_id, webhook_id, body IS NOT NULL, ignored_reason FROM webhook_deliveries WHERE tenant_id = $1 ORDER BY received_at DESC, id DESC LIMIT 1",
-            connection) { Parameters = { new() { Value = storeId } } };
-        await using var reader = await command.ExecuteReaderAsync();
-        if (!await reader.ReadAsync()) return null;
-        return new Stored(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
-            reader.GetBoolean(3), reader.IsDBNull(4) ? null : reader.GetString(4));
+        var json = (string?)await fixture.ScalarAsync(storeId, """
+            SELECT json_build_object('status', status, 'event', event_id, 'webhook', webhook_id, 'body', body IS NOT NULL, 'reason', ignored_reason)::text
+            FROM webhook_deliveries ORDER BY received_at DESC, id DESC LIMIT 1
+            """);
+        if (json is null) return null;
+        var row = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+        return new Stored((string)row["status"]!, (string?)row["event"], (string?)row["webhook"], (bool)row["body"]!, (string?)row["reason"]);
     }
 
-    private async Task<string> ListAsync(Guid storeId)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(fixture.OwnerConnectionString);
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand(
-            "SELECT topic, coalesce(event_id, '-'), coalesce(webhook_id, '-'), status, coalesce(ignored_reason, '') FROM webhook_deliveries WHERE tenant_id = $1 ORDER BY received_at, id",
-            connection) { Parameters = { new() { Value = storeId } } };
-        await using var reader = await command.ExecuteReaderAsync();
-        var lines = new List<string>();
-        while (await reader.ReadAsync()) lines.Add($"{reader.GetString(0)} e={reader.GetString(1)} w={reader.GetString(2)} {reader.GetString(3)} {reader.GetString(4)}");
-        return "\n" + string.Join("\n", lines);
-    }
+    private async Task<string> ListAsync(Guid storeId) => "\n" + (string?)await fixture.ScalarAsync(storeId, """
+        SELECT string_agg(topic || ' e=' || coalesce(event_id, '-') || ' w=' || coalesce(webhook_id, '-') || ' ' || status || ' ' || coalesce(ignored_reason, ''),
+                          E'\n' ORDER BY received_at, id)
+        FROM webhook_deliveries
+        """);
 
     private async Task<long> CountAsync(Guid storeId, string sql) => Convert.ToInt64(await fixture.ScalarAsync(storeId, sql));
 

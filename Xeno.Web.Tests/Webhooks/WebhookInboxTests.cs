@@ -179,6 +179,37 @@ public sealed class WebhookInboxTests(XenoFixture fixture)
     private async Task SetAsync(Guid storeId, string sql) => await fixture.ScalarAsync(storeId, sql);
 
     [Fact]
+    public async Task order_deliveries_applied_together_keep_the_newest_version_of_each_order_whatever_their_order()
+    {
+        var (_, store) = await ConnectedStoreAsync();
+        const long id = 7_250_000_000_001;
+        static string Version(decimal total, string updatedAt)
+        {
+            var body = System.Text.Json.Nodes.JsonNode.Parse(Order(id, total))!;
+            body["updated_at"] = updatedAt;
+            return body.ToJsonString();
+        }
+        var lines = System.Text.Json.Nodes.JsonNode.Parse(Order(id, 1m))!["line_items"]!.AsArray().Count;
+
+        // One batch: three versions of an order (the newest in the middle), a product between them, a second order.
+        await StoreTogetherAsync(store,
+            ("orders/create", Version(10m, "2026-11-30T10:00:00-05:00")),
+            ("orders/updated", Version(30m, "2026-11-30T12:00:00-05:00")),
+            ("products/create", Encoding.UTF8.GetString(Fixture("webhook-products-create.json"))),
+            ("orders/updated", Version(20m, "2026-11-30T11:00:00-05:00")),
+            ("orders/create", Encoding.UTF8.GetString(Order(7_250_000_000_002, 5m))));
+        await WaitAppliedAsync(store.Id);
+
+        Assert.Equal(5, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'processed'"));
+        Assert.Equal(2, await CountAsync(store.Id, "SELECT count(*) FROM orders"));
+        Assert.Equal(30m, (decimal)(await fixture.ScalarAsync(store.Id, $"SELECT total_price FROM orders WHERE id = {id}"))!);
+        Assert.Equal(lines, await CountAsync(store.Id, $"SELECT count(*) FROM order_lines WHERE order_id = {id}"));
+        Assert.Equal(1, await CountAsync(store.Id, "SELECT count(*) FROM products"));
+        Assert.Equal(DateTimeOffset.Parse("2026-11-30T17:00:00Z", CultureInfo.InvariantCulture),
+            (DateTime)(await fixture.ScalarAsync(store.Id, $"SELECT shopify_updated_at FROM orders WHERE id = {id}"))!);
+    }
+
+    [Fact]
     public async Task a_delivery_that_fails_does_not_hold_back_its_batch_and_is_tried_again()
     {
         var (_, store) = await ConnectedStoreAsync();

@@ -163,6 +163,20 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
     /// <summary>Thrown (and the transaction rolled back) when the quick way meets a delivery that fails, or one tried before.</summary>
     private sealed class CarefulBatchNeeded : Exception;
 
+    /// <summary>A step of the quick way: whatever it throws sends the batch the careful way.</summary>
+    private async Task<T> QuicklyAsync<T>(Func<Task<T>> step, CancellationToken ct)
+    {
+        try { return await step(); }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            LogQuickFailure(e);
+            throw new CarefulBatchNeeded();
+        }
+    }
+
+    private void LogQuickFailure(Exception e) =>
+        logger.LogInformation(e, "A delivery failed in a large webhook batch; the batch goes again fifty at a time, each delivery on its own");
+
     private async Task<bool> ProcessBatchAsync(Action<Guid> claimed, Action<List<WebhookDelivery>> claimedDeliveries, bool careful,
         CancellationToken ct)
     {
@@ -193,8 +207,19 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         var applied = new List<Guid>();
         var failed = new List<(WebhookDelivery Delivery, Exception Error)>();
         var ignored = new Dictionary<Guid, string?>();
+        // The quick way writes order deliveries in a row as one (OrderRun); the careful way applies each on its own.
+        var orders = careful ? null : new OrderRun();
         foreach (var delivery in deliveries)
         {
+            if (orders is not null)
+            {
+                if (OrderRun.Takes(delivery.Topic))
+                {
+                    if (await QuicklyAsync(() => orders.AddAsync(db, delivery, now, logger, ct), ct) is { } reason) ignored[delivery.Id] = reason;
+                    continue;
+                }
+                applied.AddRange(await QuicklyAsync(() => orders.FlushAsync(writer, ct), ct));
+            }
             if (careful) await transaction.SaveAsync("delivery", ct);
             if (delivery.Topic == "customers/redact")
             {
@@ -211,8 +236,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
             }
             catch (Exception e) when (!careful && !ct.IsCancellationRequested)
             {
-                logger.LogInformation(e, "Webhook {DeliveryId} ({Topic}) failed in a large batch; the batch goes again fifty at a time",
-                    delivery.Id, delivery.Topic);
+                LogQuickFailure(e);
                 throw new CarefulBatchNeeded();
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
@@ -240,6 +264,7 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
             applied.Add(delivery.Id);
         }
 
+        if (orders is not null) applied.AddRange(await QuicklyAsync(() => orders.FlushAsync(writer, ct), ct));
         if (applied.Count > 0) await writer.FinishAsync(ct);
         var more = await FinishBatchAsync(connection, transaction, storeId, deliveries, failed, ignored, now, ct);
         await transaction.CommitAsync(ct);
