@@ -597,6 +597,7 @@ public sealed partial class IsolationMatrixTests(XenoFixture fixture, ITestOutpu
     private static readonly Dictionary<string, string> OwnersFunctions = new()
     {
         ["xeno_analyze_store_tables"] = "ANALYZE of the shop tables after a backfill: takes no argument, returns nothing, reads or changes no row",
+        ["xeno_analyze_aggregate_tables"] = "ANALYZE of the aggregate tables after a backfill's rebuild: takes no argument, returns nothing, reads or changes no row",
     };
 
     [Fact]

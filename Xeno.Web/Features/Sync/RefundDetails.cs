@@ -17,7 +17,7 @@ namespace Xeno.Web.Features.Sync;
 /// </summary>
 public static class RefundDetails
 {
-    public const int WriteEvery = 500;
+    public const int WriteEvery = 200;
     public static readonly TimeSpan WriteAfter = TimeSpan.FromSeconds(2);
 
     /// <returns>The refunds whose details were stored.</returns>

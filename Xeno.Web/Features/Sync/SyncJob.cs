@@ -73,6 +73,8 @@ public sealed class SyncJob(IServiceScopeFactory scopes, ShopifyCredentials cred
                     writer.Affected.Everything = true;
                     return Task.CompletedTask;
                 }, ct);
+                // And of the aggregates just built, which the refund details then refresh customer by customer.
+                await db.Database.ExecuteSqlRawAsync("SELECT xeno_analyze_aggregate_tables()", ct);
             }
             await RefundDetails.FetchAsync(db, credentials, storeId, ct);
             await FinishAsync(db, run, "succeeded", null, ct);

@@ -131,16 +131,20 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         // way below takes over: fifty at a time, each in its savepoint.
         if (options.Value.LargeBatchSize > options.Value.BatchSize)
         {
+            Guid? store = null;
             try
             {
-                return await ProcessBatchAsync(_ => { }, _ => { }, careful: false, ct);
+                return await ProcessBatchAsync(storeId => store = storeId, _ => { }, careful: false, ct);
             }
-            catch (CarefulBatchNeeded) { }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
-                // Whatever broke the large batch (its common writes, a lost connection) is met again, and answered as
-                // before, by the careful way: tries counted, a delivery tried before alone, an outage left uncounted.
-                logger.LogInformation(e, "A large webhook batch failed and was rolled back; its deliveries go again fifty at a time");
+                // Whatever broke the large batch (a delivery, its common writes, a lost connection) is met again, and
+                // answered as before, by the careful way: tries counted, a delivery tried before alone, an outage left
+                // uncounted. The store stays on the careful way for a while, so that a delivery deep in its backlog that
+                // fails does not cost a large batch each time fifty go before it.
+                if (e is not CarefulBatchNeeded)
+                    logger.LogInformation(e, "A large webhook batch failed and was rolled back; its deliveries go again fifty at a time");
+                if (store is { } failedStore) _carefulUntil[failedStore] = clock.GetUtcNow() + CarefulFor;
             }
         }
         Guid? claimed = null;
@@ -162,6 +166,10 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
 
     /// <summary>Thrown (and the transaction rolled back) when the quick way meets a delivery that fails, or one tried before.</summary>
     private sealed class CarefulBatchNeeded : Exception;
+
+    /// <summary>Stores whose large batch failed lately, and until when they go the careful way.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, DateTimeOffset> _carefulUntil = new();
+    private static readonly TimeSpan CarefulFor = TimeSpan.FromMinutes(1);
 
     /// <summary>A step of the quick way: whatever it throws sends the batch the careful way.</summary>
     private async Task<T> QuicklyAsync<T>(Func<Task<T>> step, CancellationToken ct)
@@ -187,6 +195,11 @@ public sealed class InboxWorker(DatabaseConnections connections, IServiceScopeFa
         claimed(storeId);
 
         var now = clock.GetUtcNow();
+        if (!careful && _carefulUntil.TryGetValue(storeId, out var until))
+        {
+            if (until > now) throw new CarefulBatchNeeded();
+            _carefulUntil.TryRemove(storeId, out _);
+        }
         var deliveries = await ClaimDeliveriesAsync(connection, transaction, storeId, now,
             careful ? options.Value.BatchSize : options.Value.LargeBatchSize, ct);
         if (!careful && deliveries.Any(d => d.Attempts > 0)) throw new CarefulBatchNeeded();
