@@ -101,7 +101,7 @@ internal static class Backfill
             ctx.Report.Note($"backfill {label}: the refund details were still being fetched {Fmt.Duration(timeline.DetailsCutOff.Value - timeline.AggregatesBuilt!.Value)} after the " +
                             $"aggregates were built ({Fmt.N0(timeline.RefundsPendingAtCutOff)} of {Fmt.N0(timeline.RefundsPendingAtAggregates)} refunds pending); the bench stopped " +
                             "watching and parked the sync (the shop's bucket set to refill at 1 point/s, so that it stays out of the later phases' way). " +
-                            "Each page of refund details (20 refunds) is one `nodes(ids:)` query and one write with a refresh of the aggregates of the days and customers it touches.");
+                            "Refund details come 20 to a `nodes(ids:)` query and are written 200 at a time, each write with a refresh of the aggregates of the days and customers it touches.");
         }
         var peak = env.Xeno.PeakRssMb ?? double.NaN;
         var syncLoad = MachineLoad.Between(syncBefore, env.Load.Take());
