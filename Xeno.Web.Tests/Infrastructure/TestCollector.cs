@@ -9,7 +9,7 @@ namespace Xeno.Web.Tests.Infrastructure;
 /// what Xeno exports. Protobuf keeps strings as plain UTF-8, so names and attributes can be looked for in the bytes.</summary>
 public sealed class TestCollector : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
+    private HttpListener _listener = new();
     private readonly ConcurrentQueue<(string Path, byte[] Body)> _received = new();
     private readonly Task _loop;
 
@@ -18,10 +18,13 @@ public sealed class TestCollector : IAsyncDisposable
         for (var attempt = 0; ; attempt++)
         {
             Port = Random.Shared.Next(20000, 60000);
-            _listener.Prefixes.Clear();
             _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
             try { _listener.Start(); break; }
-            catch (HttpListenerException) when (attempt < 20) { }
+            catch (HttpListenerException) when (attempt < 20)
+            {
+                // A port in use: the listener that failed to start is closed for good, so another one tries the next port.
+                _listener = new HttpListener();
+            }
         }
         _loop = Task.Run(LoopAsync);
     }
