@@ -67,15 +67,16 @@ public static class Chart
         return picked.Select((t, k) => (t, k)).ToDictionary(x => x.t.Index, x => (x.t.Label, many && x.k % 2 == 1));
     }
 
-    /// <param name="against">With a comparison, what its range is ("the previous period"): drawn as a faint line over the bars.</param>
-    public static IHtmlContent Render(string id, IReadOnlyList<ChartPoint> points, string currency, string unit, string? against = null)
+    /// <param name="compare">With a comparison, its range is drawn as a faint line over the bars.</param>
+    public static IHtmlContent Render(string id, IReadOnlyList<ChartPoint> points, string currency, string unit, CompareWith? compare = null)
     {
         static string F(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
         string M(decimal v) => WebUtility.HtmlEncode(Formats.Money(v, currency));
         string Readout(ChartPoint p) => $"{p.Name}: {Formats.Money(p.NetSales, currency)} net sales, {Formats.Count(p.Orders, "order", "orders")}"
             + (p.EarlierNetSales is { } e ? $"; {p.EarlierName}: {Formats.Money(e, currency)}" : "");
 
-        var compared = against is not null && points.Any(p => p.EarlierNetSales is not null);
+        var compared = compare is not null && points.Any(p => p.EarlierNetSales is not null);
+        var against = ChangeText.Against(compare);
         var values = points.Select(p => p.NetSales).Concat(points.Select(p => p.EarlierNetSales).OfType<decimal>()).ToList();
         var (ticks, lo, hi) = YTicks(values.Count == 0 ? 0 : values.Min(), values.Count == 0 ? 0 : values.Max());
         double Y(decimal v) => Top + (double)((hi - v) / (hi - lo)) * Plot;
@@ -139,7 +140,7 @@ public static class Chart
         // The comparison's net sales beside each day (its own day i, named in the readout): one column more, so that
         // the table still fits a phone.
         if (compared)
-            svg.Append(CultureInfo.InvariantCulture, $"<th scope=\"col\" class=\"num\">{(against == ChangeText.Against(CompareChoice.Year) ? "Last year" : "Previous period")}</th>");
+            svg.Append(CultureInfo.InvariantCulture, $"<th scope=\"col\" class=\"num\">{(compare == CompareWith.Year ? "Last year" : "Previous period")}</th>");
         svg.Append("</tr></thead><tbody>");
         foreach (var p in points)
         {

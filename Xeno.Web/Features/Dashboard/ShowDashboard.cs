@@ -53,11 +53,11 @@ public static class ShowDashboard
 
     /// <summary>A tile's slice, typed by what its use case answers; a single day's chart goes by the hour. With a
     /// comparison, the figures come with their changes and the chart with the comparison range beside it.</summary>
-    private static async Task<RazorSlice> BuildTileAsync(XenoDb db, Store store, DashboardRange range, CompareChoice compare, string name,
+    private static async Task<RazorSlice> BuildTileAsync(XenoDb db, Store store, DashboardRange range, CompareWith? compare, string name,
         CancellationToken ct)
     {
         var metrics = new MetricsRange(store.Id, store.Currency, store.Timezone, range.From, range.To);
-        var earlier = compare.With() is { } with ? MetricsComparison.Of(metrics, with) : null;
+        var earlier = compare is { } with ? MetricsComparison.Of(metrics, with) : null;
         TileModel<T> Tile<T>(T data) => new(store.Id, name, store.Currency, range, compare, store.DataVersion, data);
         switch (name)
         {
@@ -85,11 +85,11 @@ public static class ShowDashboard
 
     /// <summary>The tile's figures as its metrics endpoint writes them in CSV, for the tile's range, comparison and length.</summary>
     private static Task<IResult> CsvAsync(string name, HttpContext http, XenoDb db, TenantContext tenant, TimeProvider clock,
-        DashboardRange range, CompareChoice compare, CancellationToken ct)
+        DashboardRange range, CompareWith? compare, CancellationToken ct)
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         var (from, to) = (range.From.ToString("yyyy-MM-dd", inv), range.To.ToString("yyyy-MM-dd", inv));
-        var key = compare == CompareChoice.None ? null : compare.Key();
+        var key = compare.Key();
         var ranged = new RangeQuery(from, to, key, "csv");
         return name switch
         {
@@ -103,18 +103,18 @@ public static class ShowDashboard
     }
 }
 
-public sealed record DashboardModel(string UserEmail, StoreResponse Store, string? ConnectionError, DashboardRange Range, CompareChoice Compare,
+public sealed record DashboardModel(string UserEmail, StoreResponse Store, string? ConnectionError, DashboardRange Range, CompareWith? Compare,
     IReadOnlyList<RazorSlice> Tiles, SyncTileModel Sync);
 
 /// <summary>One tile: which, for which range and comparison, drawn at which data version, and the figures of its use case.</summary>
-public sealed record TileModel<T>(Guid StoreId, string Name, string Currency, DashboardRange Range, CompareChoice Compare, long Version, T Data)
+public sealed record TileModel<T>(Guid StoreId, string Name, string Currency, DashboardRange Range, CompareWith? Compare, long Version, T Data)
 {
     public string PollUrl => $"/stores/{StoreId}/tiles/{Name}?{Range.Query}{Compare.Query()}&v={Version}";
 
     /// <summary>The tile's figures as CSV, for its range and comparison.</summary>
     public string CsvUrl => $"/stores/{StoreId}/tiles/{Name}?{Range.Query}{Compare.Query()}&format=csv";
 
-    public bool Compared => Compare != CompareChoice.None;
+    public bool Compared => Compare is not null;
 
     /// <summary>What the comparison range is, in words: "the previous period".</summary>
     public string Against => ChangeText.Against(Compare);

@@ -22,14 +22,13 @@ public static class ShowOverview
         var ranges = stores.Select(s => (Store: s, Range: DashboardRange.Parse(query, MetricsRange.Today(s.Timezone, clock)))).ToList();
         // Without a store the picker still shows the range, as of today in UTC.
         var shown = ranges.Count > 0 ? ranges[0].Range : DashboardRange.Parse(query, MetricsRange.Today("UTC", clock));
-        var compare = CompareChoices.Parse(query["compare"]);
-        var with = compare.With();
+        var with = CompareChoices.Parse(query["compare"]);
 
         var body = await GetOverview.QueryAsync(scopes, ranges.Select(r => (r.Store, MetricsRange.For(r.Store, r.Range.From, r.Range.To))).ToList(), with, ct);
         if (query["format"] == "csv") return GetOverview.Csv(body, CsvDates(shown), with is not null);
 
         var sameDates = ranges.Select(r => (r.Range.From, r.Range.To)).Distinct().Count() <= 1;
-        return OverviewPage.Create(new OverviewPageModel(http.User.Identity!.Name!, shown, compare, sameDates, body));
+        return OverviewPage.Create(new OverviewPageModel(http.User.Identity!.Name!, shown, with, sameDates, body));
     }
 
     private static string CsvDates(DashboardRange range) => range.Preset switch
@@ -41,11 +40,11 @@ public static class ShowOverview
     };
 }
 
-public sealed record OverviewPageModel(string UserEmail, DashboardRange Range, CompareChoice Compare, bool SameDates, GetOverview.Response Data)
+public sealed record OverviewPageModel(string UserEmail, DashboardRange Range, CompareWith? Compare, bool SameDates, GetOverview.Response Data)
 {
     public string CompareKey => Compare.Key();
 
-    public string Url(string rangeQuery, string compareKey) => "/overview?" + rangeQuery + (compareKey == "" ? "" : "&compare=" + compareKey);
+    public string Url(string rangeQuery, string compareKey) => "/overview?" + rangeQuery + CompareChoices.Parse(compareKey).Query();
 
     public string CsvUrl => Url(Range.Query, CompareKey) + "&format=csv";
 

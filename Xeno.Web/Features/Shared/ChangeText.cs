@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Html;
+using Xeno.Web.Features.Metrics;
 
 namespace Xeno.Web.Features.Shared;
 
@@ -25,10 +26,10 @@ public static class ChangeText
             $"{(up ? "up" : "down")} {percent} on {against}, {(good ? "good" : "bad")} news");
     }
 
-    public static string Against(CompareChoice compare) => compare switch
+    public static string Against(CompareWith? compare) => compare switch
     {
-        CompareChoice.Previous => "the previous period",
-        CompareChoice.Year => "the same period last year",
+        CompareWith.Previous => "the previous period",
+        CompareWith.Year => "the same period last year",
         _ => "",
     };
 
@@ -36,36 +37,22 @@ public static class ChangeText
         $"<span class=\"{css}\"><span aria-hidden=\"true\">{WebUtility.HtmlEncode(shown)}</span><span class=\"visually-hidden\">{WebUtility.HtmlEncode(spoken)}</span></span>");
 }
 
-/// <summary>The comparison a page shows, kept in the URL as <c>compare=previous|year</c> (anything else: none).</summary>
-public enum CompareChoice { None, Previous, Year }
-
-/// <summary>The comparison picker of the pages: its choices, how each is kept in the URL, and the range it compares with.</summary>
+/// <summary>The comparison picker of the pages, on the API's own <see cref="CompareWith"/> (null: no comparison): its
+/// choices, and how the one shown is kept in the URL as <c>compare=previous|year</c>.</summary>
 public static class CompareChoices
 {
     public static readonly (string Key, string Label)[] All = [("", "No comparison"), ("previous", "Previous period"), ("year", "Same period last year")];
 
-    /// <summary>A page forgives what it does not know (a link typed by hand): anything but previous or year is none.</summary>
-    public static CompareChoice Parse(string? key) => key switch
-    {
-        "previous" => CompareChoice.Previous,
-        "year" => CompareChoice.Year,
-        _ => CompareChoice.None,
-    };
+    /// <summary>The API's reading of <c>compare</c>; a page forgives what it does not know (a link typed by hand): none.</summary>
+    public static CompareWith? Parse(string? key) => MetricsComparison.TryParse(key, out var compare) ? compare : null;
 
-    public static string Key(this CompareChoice choice) => choice switch
+    public static string Key(this CompareWith? compare) => compare switch
     {
-        CompareChoice.Previous => "previous",
-        CompareChoice.Year => "year",
+        CompareWith.Previous => "previous",
+        CompareWith.Year => "year",
         _ => "",
     };
 
     /// <summary>"&amp;compare=…" for a URL, or nothing without a comparison.</summary>
-    public static string Query(this CompareChoice choice) => choice == CompareChoice.None ? "" : "&compare=" + choice.Key();
-
-    public static Metrics.CompareWith? With(this CompareChoice choice) => choice switch
-    {
-        CompareChoice.Previous => Metrics.CompareWith.Previous,
-        CompareChoice.Year => Metrics.CompareWith.Year,
-        _ => null,
-    };
+    public static string Query(this CompareWith? compare) => compare is null ? "" : "&compare=" + compare.Key();
 }

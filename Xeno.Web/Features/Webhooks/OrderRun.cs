@@ -52,8 +52,7 @@ public sealed class OrderRun
             all.Refunds.AddRange(part.Refunds);
             all.RefundLines.AddRange(part.RefundLines);
         }
-        await writer.UpsertOrdersAsync(all, ct);
-        await writer.CompleteCheckoutsAsync(all.Orders, ct);
+        await ProcessWebhook.WriteOrdersAsync(writer, all, ct);
         var applied = _deliveries.ToList();
         _latest.Clear();
         _deliveries.Clear();

@@ -62,16 +62,23 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
     [Queue("webhooks")]
     public Task RunAsync(Guid storeId, Guid deliveryId, CancellationToken ct) => Task.CompletedTask;
 
+    /// <summary>What an order topic writes, for one order or a run of them (<see cref="OrderRun"/>): the orders with their
+    /// lines and refunds, and the checkouts they complete.</summary>
+    public static async Task WriteOrdersAsync(ShopDataWriter writer, OrderBatch orders, CancellationToken ct)
+    {
+        await writer.UpsertOrdersAsync(orders, ct);
+        await writer.CompleteCheckoutsAsync(orders.Orders, ct);
+    }
+
     private static async Task ApplyAsync(XenoDb db, ShopDataWriter writer, WebhookDelivery delivery, JsonNode body, DateTimeOffset at,
         IReadOnlyCollection<Guid> appliedEarlier, DateTimeOffset now, CancellationToken ct)
     {
         switch (delivery.Topic)
         {
-            case "orders/create" or "orders/updated" or "orders/cancelled":
+            case var topic when OrderRun.Takes(topic):
                 var orders = new OrderBatch();
                 RestMapping.Order(body, orders);
-                await writer.UpsertOrdersAsync(orders, ct);
-                await writer.CompleteCheckoutsAsync(orders.Orders, ct);
+                await WriteOrdersAsync(writer, orders, ct);
                 break;
             case "orders/delete":
                 await writer.MarkDeletedAsync("orders", RestMapping.Id(body), at, ct);
