@@ -80,35 +80,38 @@ public static class GetSegments
             OR EXISTS (SELECT 1 FROM refunds WHERE tenant_id = @tenant AND created_at >= (@to::date + 1)::timestamp AT TIME ZONE @tz)
         """;
 
-    // As of the last day with data (today, on the dashboard), from the aggregates: the counts and nets of all customers
-    // with an order come from the days, and the VIP threshold is read off the index on lifetime net (the top tenth
-    // only), with the number of customers at exactly that value (their ties are VIPs too).
-    private const string TotalsSql = """
-        WITH totals AS (
-          SELECT coalesce(sum(new_customers), 0) AS n, coalesce(sum(customer_sales - customer_returns), 0) AS net,
-                 coalesce(sum(customers_created - prospects_converted), 0) AS prospects
-          FROM daily_metrics WHERE tenant_id = @tenant AND day <= @to),
-        threshold AS (
-          SELECT (totals.n - ceil(0.9 * totals.n))::bigint AS above,
-                 (SELECT net FROM customer_stats WHERE tenant_id = @tenant ORDER BY net DESC
-                  OFFSET (totals.n - ceil(0.9 * totals.n))::bigint LIMIT 1) AS value
-          FROM totals)
-        SELECT totals.n, totals.net, totals.prospects, threshold.value,
-               threshold.above + (SELECT count(*) FROM customer_stats WHERE tenant_id = @tenant AND net = threshold.value)
-        FROM totals, threshold
+    // As of the last day with data (today, on the dashboard), from the aggregates. The VIP threshold is the net at
+    // rank "above" (0-based, from the top) of the n customers with an order: the buckets of customer_nets, summed from
+    // the top, say which bucket holds that rank, how many customers and how much net lie above it, and how far into it
+    // the rank is; the bucket's ceiling is the floor of the next bucket up (none for the top one).
+    private const string BucketSql = """
+        WITH t AS (SELECT coalesce(sum(customers), 0) AS n, coalesce(sum(net), 0) AS net FROM customer_nets WHERE tenant_id = @tenant),
+        b AS (
+          SELECT lo, customers, net, sum(customers) OVER w AS cum, sum(net) OVER w AS cum_net, lag(lo) OVER w AS hi
+          FROM customer_nets WHERE tenant_id = @tenant WINDOW w AS (ORDER BY lo DESC))
+        SELECT t.n, t.net, x.hi, coalesce(x.above, 0), coalesce(x.above_net, 0), coalesce(x.within, 0),
+               (SELECT coalesce(sum(customers_created - prospects_converted), 0) FROM daily_metrics WHERE tenant_id = @tenant AND day <= @to)
+        FROM t LEFT JOIN LATERAL (
+          SELECT b.hi, b.cum - b.customers AS above, b.cum_net - b.net AS above_net,
+                 (t.n - ceil(0.9 * t.n))::bigint - (b.cum - b.customers) AS within
+          FROM b WHERE b.cum > (t.n - ceil(0.9 * t.n)) ORDER BY b.lo DESC LIMIT 1) x ON true
         """;
 
-    // New and VIP are the few customers first seen in the last 30 days or at or above the threshold: each read in one
-    // pass over its index. At most "above + ties" customers reach the threshold; the LIMIT says so to the planner, which
-    // then walks the index instead of the table.
-    private const string FewSql = """
-        SELECT f.n, f.net, v.n, v.net
-        FROM (SELECT count(*) AS n, coalesce(sum(net), 0) AS net FROM customer_stats
-              WHERE tenant_id = @tenant AND first_day BETWEEN @to::date - 29 AND @to) f,
-             (SELECT count(*) AS n, coalesce(sum(net), 0) AS net FROM (
-                SELECT net, first_day FROM customer_stats WHERE tenant_id = @tenant AND net >= @threshold
-                ORDER BY net DESC LIMIT @reach) top
-              WHERE first_day < @to::date - 29) v
+    // Inside the threshold's bucket only (a few hundred customers): the threshold itself, and the customers at or above
+    // it there (its ties included: they are VIPs too). New customers, first seen in the 30 days up to asOf, are read from
+    // the index on first_day, with those of them at or above the threshold, whom VIP leaves out.
+    private const string ThresholdSql = """
+        WITH th AS (
+          SELECT net FROM customer_stats WHERE tenant_id = @tenant AND (@hi::numeric IS NULL OR net < @hi)
+          ORDER BY net DESC OFFSET @within LIMIT 1)
+        SELECT th.net,
+               (SELECT count(*) FROM customer_stats s WHERE s.tenant_id = @tenant AND s.net >= th.net AND (@hi::numeric IS NULL OR s.net < @hi)),
+               (SELECT coalesce(sum(s.net), 0) FROM customer_stats s WHERE s.tenant_id = @tenant AND s.net >= th.net AND (@hi::numeric IS NULL OR s.net < @hi)),
+               f.n, f.net, f.top_n, f.top_net
+        FROM th, LATERAL (
+          SELECT count(*) AS n, coalesce(sum(s.net), 0) AS net,
+                 count(*) FILTER (WHERE s.net >= th.net) AS top_n, coalesce(sum(s.net) FILTER (WHERE s.net >= th.net), 0) AS top_net
+          FROM customer_stats s WHERE s.tenant_id = @tenant AND s.first_day BETWEEN @to::date - 29 AND @to) f
         """;
 
     public static async Task<Response> QueryAsync(XenoDb db, MetricsRange asOfRange, CancellationToken ct)
@@ -116,14 +119,23 @@ public static class GetSegments
         if ((await MetricsSql.QueryAsync(db, asOfRange, LaterDataSql, r => r.GetBoolean(0), ct: ct)).Single())
             return await AsOfPastAsync(db, asOfRange, ct);
 
-        var (all, allNet, prospects, threshold, reach) = (await MetricsSql.QueryAsync(db, asOfRange, TotalsSql,
-            r => (r.GetInt64(0), r.GetDecimal(1), r.GetInt64(2), r.IsDBNull(3) ? (decimal?)null : r.GetDecimal(3), r.IsDBNull(4) ? 0L : r.GetInt64(4)), ct: ct)).Single();
-        var (fresh, freshNet, vip, vipNet) = (await MetricsSql.QueryAsync(db, asOfRange, FewSql,
-            r => (r.GetInt64(0), r.GetDecimal(1), r.GetInt64(2), r.GetDecimal(3)), c =>
-            {
-                c.Parameters.Add(new Npgsql.NpgsqlParameter("threshold", NpgsqlTypes.NpgsqlDbType.Numeric) { Value = (object?)threshold ?? DBNull.Value });
-                c.Parameters.AddWithValue("reach", reach);
-            }, ct)).Single();
+        var bucket = (await MetricsSql.QueryAsync(db, asOfRange, BucketSql,
+            r => (All: r.GetInt64(0), AllNet: r.GetDecimal(1), Hi: r.IsDBNull(2) ? (decimal?)null : r.GetDecimal(2), Above: r.GetInt64(3),
+                  AboveNet: r.GetDecimal(4), Within: r.GetInt64(5), Prospects: r.GetInt64(6)), ct: ct)).Single();
+        long vip = 0, fresh = 0;
+        decimal vipNet = 0, freshNet = 0;
+        if (bucket.All > 0)
+        {
+            var (_, inBucket, inBucketNet, freshN, freshNetSum, freshTop, freshTopNet) = (await MetricsSql.QueryAsync(db, asOfRange, ThresholdSql,
+                r => (r.GetDecimal(0), r.GetInt64(1), r.GetDecimal(2), r.GetInt64(3), r.GetDecimal(4), r.GetInt64(5), r.GetDecimal(6)), c =>
+                {
+                    c.Parameters.Add(new Npgsql.NpgsqlParameter("hi", NpgsqlTypes.NpgsqlDbType.Numeric) { Value = (object?)bucket.Hi ?? DBNull.Value });
+                    c.Parameters.AddWithValue("within", bucket.Within);
+                }, ct)).Single();
+            (fresh, freshNet) = (freshN, freshNetSum);
+            (vip, vipNet) = (bucket.Above + inBucket - freshTop, bucket.AboveNet + inBucketNet - freshTopNet);
+        }
+        var (all, allNet) = (bucket.All, bucket.AllNet);
         var segments = new List<Segment>
         {
             new("VIP", (int)vip, Money.Round(vipNet)),
@@ -131,7 +143,7 @@ public static class GetSegments
             new("New", (int)fresh, Money.Round(freshNet)),
         };
         var rfm = await MetricsSql.QueryAsync(db, asOfRange, RfmSql, r => new RfmGroup(r.GetString(0), r.GetInt32(1)), ct: ct);
-        return new Response(asOfRange.To, segments, (int)prospects, rfm);
+        return new Response(asOfRange.To, segments, (int)bucket.Prospects, rfm);
     }
 
     /// <summary>As of a day with later data after it: each customer's history up to then, read from the orders.
