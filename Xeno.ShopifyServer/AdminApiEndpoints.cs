@@ -61,6 +61,9 @@ public static class AdminApiEndpoints
         var fault = shop.Faults.Next();
         switch (fault)
         {
+            case ShopifyFault.Http401:
+                await WriteAsync(http, StatusCodes.Status401Unauthorized, InvalidTokenBody);
+                return;
             case ShopifyFault.Http500:
                 await WriteAsync(http, 500, """{"errors":"Internal Server Error"}""");
                 return;

@@ -9,6 +9,8 @@ public enum ShopifyFault
     Http429,
     Throttled,
     DropConnection,
+    /// <summary>Answers 401 as for a token Shopify no longer honours, whichever token was sent (forced only).</summary>
+    Http401,
 }
 
 /// <summary>

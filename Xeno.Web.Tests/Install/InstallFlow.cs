@@ -41,6 +41,11 @@ public sealed class InstallFlow(XenoFixture fixture)
         Assert.Equal(fixture.Shopify.State.DefaultApp.ClientId, query["client_id"]);
         Assert.Equal("read_products,read_customers,read_orders,read_all_orders", query["scope"]);
         Assert.Equal(XenoFixture.PublicUrl + "/auth/shopify/callback", query["redirect_uri"]);
+        // The browser's half of the state: a cookie scripts cannot read, sent only to the callback, for ten minutes.
+        var cookie = start.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("xeno_install=", StringComparison.Ordinal)).ToLowerInvariant();
+        Assert.Contains("httponly", cookie);
+        Assert.Contains("path=/auth/shopify/callback", cookie);
+        Assert.Contains("max-age=600", cookie);
 
         using var shopify = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
         using var approved = await shopify.GetAsync(authorize);

@@ -3,6 +3,7 @@ using System.Net;
 using Alba;
 using Npgsql;
 using Xeno.ShopifyServer;
+using Xeno.Web.Features.Demo;
 using Xeno.Web.Features.Stores;
 using Xeno.Web.Infrastructure.Shopify;
 using Xeno.Web.Tests.Infrastructure;
@@ -49,7 +50,11 @@ public sealed class InstallTests(XenoFixture fixture)
 
         // Expiring tokens from the install, encrypted; Xeno's app subscribed to every topic.
         Assert.Equal("oauth", await fixture.ScalarAsync(storeId, "SELECT method FROM store_credentials"));
-        Assert.NotNull(await fixture.ScalarAsync(storeId, "SELECT encrypted_refresh_token FROM store_credentials"));
+        // Both tokens encrypted at rest: Shopify's shpat_/shprt_ tokens appear nowhere in the row.
+        Assert.Equal(0L, await fixture.ScalarAsync(storeId, """
+            SELECT count(*) FROM store_credentials WHERE encrypted_access_token IS NULL OR encrypted_refresh_token IS NULL
+              OR encrypted_access_token LIKE '%shpat%' OR encrypted_refresh_token LIKE '%shprt%'
+            """));
         var expires = (DateTime)(await fixture.ScalarAsync(storeId, "SELECT access_token_expires_at FROM store_credentials"))!;
         Assert.InRange(expires - DateTime.UtcNow, TimeSpan.FromMinutes(50), TimeSpan.FromMinutes(61));
         Assert.Equal(17, shop.WebhookSubscriptions.Count);
@@ -293,6 +298,30 @@ public sealed class InstallTests(XenoFixture fixture)
             await Task.Delay(50);
         }
         throw new TimeoutException("The condition did not hold in time.");
+    }
+
+    [Fact]
+    public async Task every_account_gets_a_demo_shop_of_its_own_and_each_installs_it()
+    {
+        // Demo mode hands each account the shop DemoShops makes for it, on the Shopify-compatible server Xeno talks to.
+        var demo = new DemoShops(fixture.Shopify);
+        var merchants = new[] { await _flow.MerchantAsync(), await _flow.MerchantAsync() };
+        var shops = new List<string>();
+        foreach (var (browser, email) in merchants)
+        {
+            await using var conn = new NpgsqlConnection(fixture.OwnerConnectionString);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT id FROM users WHERE email = lower(@e)", conn);
+            cmd.Parameters.AddWithValue("e", email);
+            var shop = demo.For((Guid)(await cmd.ExecuteScalarAsync())!)!;
+            shops.Add(shop.Domain);
+
+            var storeId = await _flow.InstallAsync(browser, shop.Domain);
+            var status = await fixture.WaitForSyncAsync(browser.Cookies["xeno_auth"], storeId);
+            Assert.Equal("succeeded", status.LastRun!.Status);
+        }
+        Assert.Equal(2, shops.Distinct().Count());
+        foreach (var domain in shops) Assert.Equal(1L, await CountStoresAsync(domain));
     }
 
     private static List<KeyValuePair<string, string>> Params(string pathAndQuery) =>

@@ -88,6 +88,36 @@ public sealed class CredentialTests(XenoFixture fixture)
     }
 
     [Fact]
+    public async Task a_401_after_the_renewal_is_the_callers_and_never_a_loop()
+    {
+        var (storeId, shop) = await InstalledStoreAsync();
+        // Shopify turns away the token and then the renewed one too (a scope revoked, say).
+        shop.Faults.Enqueue(ShopifyFault.Http401, times: 2);
+        await Assert.ThrowsAsync<ShopifyAuthException>(() => Credentials().QueryAsync(storeId, ShopifyQueries.Shop, null, default));
+        Assert.Single(Refreshes(shop));
+        // Two requests, one renewal between them, and the store is untouched: the next call works as it is.
+        var data = await Credentials().QueryAsync(storeId, ShopifyQueries.Shop, null, default);
+        Assert.Equal(shop.Name, (string?)data["shop"]?["name"]);
+        Assert.Single(Refreshes(shop));
+        Assert.Equal("active", await StatusAsync(storeId));
+    }
+
+    [Fact]
+    public async Task a_token_is_renewed_when_under_five_minutes_are_left_and_not_before()
+    {
+        var (storeId, shop) = await InstalledStoreAsync();
+        var token = (await Credentials().GetAsync(storeId, default)).AccessToken;
+
+        await ExecuteAsTenantAsync(storeId, "UPDATE store_credentials SET access_token_expires_at = now() + interval '6 minutes'");
+        Assert.Equal(token, (await Credentials().GetAsync(storeId, default)).AccessToken);
+        Assert.Empty(Refreshes(shop));
+
+        await ExecuteAsTenantAsync(storeId, "UPDATE store_credentials SET access_token_expires_at = now() + interval '4 minutes'");
+        Assert.NotEqual(token, (await Credentials().GetAsync(storeId, default)).AccessToken);
+        Assert.Single(Refreshes(shop));
+    }
+
+    [Fact]
     public async Task a_refresh_refused_for_good_marks_the_store_uninstalled_and_does_not_loop()
     {
         var (storeId, shop) = await InstalledStoreAsync();
@@ -125,6 +155,11 @@ public sealed class CredentialTests(XenoFixture fixture)
         Assert.Equal("client_credentials", await fixture.ScalarAsync(store.Id, "SELECT method FROM store_credentials"));
         var expires = (DateTime)(await fixture.ScalarAsync(store.Id, "SELECT access_token_expires_at FROM store_credentials"))!;
         Assert.InRange(expires - DateTime.UtcNow, TimeSpan.FromHours(23), TimeSpan.FromHours(24.1));
+        // The client secret and the tokens it got are stored encrypted: neither appears in the row.
+        Assert.Equal(0L, await fixture.ScalarAsync(store.Id, $"""
+            SELECT count(*) FROM store_credentials WHERE encrypted_app_secret IS NULL OR encrypted_access_token IS NULL
+              OR position('{app.ClientSecret}' IN encrypted_app_secret) > 0 OR encrypted_access_token LIKE 'shpat%'
+            """));
         // Subscribed by the organization's app, whose secret signs their deliveries.
         var shop = Shopify.GetShop(domain);
         Assert.Equal(17, shop.WebhookSubscriptions.Count(w => w.AppClientId == app.ClientId));
@@ -189,6 +224,10 @@ public sealed class CredentialTests(XenoFixture fixture)
 
         var store = await fixture.ConnectStoreAsync(apiToken, domain, token, apiSecret: app.ClientSecret);
         Assert.Equal(17, shop.WebhookSubscriptions.Count(w => w.AppClientId == app.ClientId));
+        Assert.Equal(0L, await fixture.ScalarAsync(store.Id, $"""
+            SELECT count(*) FROM store_credentials WHERE encrypted_app_secret IS NULL
+              OR position('{app.ClientSecret}' IN encrypted_app_secret) > 0 OR position('{token}' IN encrypted_access_token) > 0
+            """));
         await fixture.WaitForSyncAsync(apiToken, store.Id);
 
         // The shop's own webhooks, signed by Shopify with the custom app's secret, arrive and are applied.

@@ -166,7 +166,8 @@ public sealed class WebhookPrivacyTests(XenoFixture fixture)
         await WaitAppliedAsync(store.Id);
         Assert.Equal(1, await CountAsync(store.Id, "SELECT count(*) FROM customers"));
 
-        // Uninstalled an hour ago: still too early.
+        // Uninstalled an hour ago (installed before that): still too early.
+        await fixture.ScalarAsync(store.Id, "UPDATE store_credentials SET updated_at = now() - interval '2 hours'");
         var uninstalled = JsonNode.Parse(Fixture("webhook-app-uninstalled.json"))!;
         uninstalled["myshopify_domain"] = store.ShopDomain;
         Assert.Equal(HttpStatusCode.OK, await PostAsync(fixture, store.ShopDomain, "app/uninstalled", Json(uninstalled),

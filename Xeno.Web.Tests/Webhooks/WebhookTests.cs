@@ -27,7 +27,7 @@ public sealed class WebhookTests(XenoFixture fixture)
     private static string Sign(byte[] body, string secret) => Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
 
     private async Task<HttpStatusCode> PostAsync(string shop, string topic, byte[] body, string? signature = "sign",
-        string? eventId = null, string? webhookId = null)
+        string? eventId = null, string? webhookId = null, DateTimeOffset? triggeredAt = null)
     {
         using var client = fixture.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/shopify") { Content = new ByteArrayContent(body) };
@@ -37,7 +37,7 @@ public sealed class WebhookTests(XenoFixture fixture)
         request.Headers.Add("X-Shopify-API-Version", "2026-10");
         request.Headers.Add("X-Shopify-Webhook-Id", webhookId ?? Guid.NewGuid().ToString());
         request.Headers.Add("X-Shopify-Event-Id", eventId ?? Guid.NewGuid().ToString());
-        request.Headers.Add("X-Shopify-Triggered-At", DateTimeOffset.UtcNow.ToString("O"));
+        request.Headers.Add("X-Shopify-Triggered-At", (triggeredAt ?? DateTimeOffset.UtcNow).ToString("O"));
         if (signature is not null) request.Headers.Add("X-Shopify-Hmac-Sha256", signature == "sign" ? Sign(body, XenoFixture.WebhookSecret) : signature);
         return (await client.SendAsync(request)).StatusCode;
     }
@@ -301,5 +301,25 @@ public sealed class WebhookTests(XenoFixture fixture)
         Assert.Equal(0, await CountAsync(store.Id, "SELECT count(*) FROM customers"));
         Assert.Equal(0, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries"));
         await fixture.Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{store.Id}"); s.WithBearerToken(token); s.StatusCodeShouldBe(404); });
+    }
+
+    [Fact]
+    public async Task an_uninstall_from_before_a_reinstall_leaves_the_reinstalled_store_connected()
+    {
+        var (token, store) = await ConnectedStoreAsync();
+        // Shopify retrying the uninstall of the shop's earlier installation after the merchant installed Xeno again
+        // (or the inbox behind the reinstall): the tokens it revoked are not the ones Xeno holds now.
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, "app/uninstalled", Fixture("webhook-app-uninstalled.json"),
+            triggeredAt: DateTimeOffset.UtcNow.AddMinutes(-10)));
+        await WaitProcessedAsync(store.Id);
+        var result = await fixture.Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{store.Id}"); s.WithBearerToken(token); });
+        Assert.Equal("active", (await result.ReadAsJsonAsync<StoreResponse>())!.Status);
+        Assert.Equal(1L, await CountAsync(store.Id, "SELECT count(*) FROM store_credentials WHERE encrypted_access_token IS NOT NULL"));
+
+        // An uninstall of this installation still ends it.
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, "app/uninstalled", Fixture("webhook-app-uninstalled.json")));
+        await WaitProcessedAsync(store.Id);
+        result = await fixture.Host.Scenario(s => { s.Get.Url($"/api/v1/stores/{store.Id}"); s.WithBearerToken(token); });
+        Assert.Equal("uninstalled", (await result.ReadAsJsonAsync<StoreResponse>())!.Status);
     }
 }

@@ -51,6 +51,10 @@ public static class CompleteInstall
         {
             return Refused(StatusCodes.Status400BadRequest, "Shopify refused this install code: it has been used or has expired. Start the install again.", domain);
         }
+        catch (ShopifyApiException e) when (e.StatusCode == 404)
+        {
+            return Refused(StatusCodes.Status400BadRequest, ConnectStore.UnknownShop, null);
+        }
         catch (Exception e) when (e is ShopifyApiException or HttpRequestException)
         {
             s.Logger.LogWarning("Exchanging the install code of {Shop} failed: {Error}", domain, e.Message);

@@ -137,9 +137,9 @@ public static class ConnectStore
         }
         s.Logger.LogInformation("Store {StoreId} connected ({Shop}, {Method})", store.Id, domain, credential.Method);
 
-        // A store never synced is pulled whole; a reconnected one catches up on what changed meanwhile.
-        var mode = existing?.LastSyncedAt is null ? "full" : "incremental";
-        await QueueSync.ExecuteAsync(db, s.Tenant, s.Jobs, s.Clock, mode, ct);
+        // Pulled whole, a reconnected store too: while it was uninstalled no webhook told Xeno what was deleted, which
+        // an incremental sync (what changed since) cannot see either.
+        await QueueSync.ExecuteAsync(db, s.Tenant, s.Jobs, s.Clock, "full", ct);
         try { await RegisterWebhooks.EnsureAsync(db, s.Credentials, s.Config, ct); }
         catch (Exception e) when (e is ShopifyApiException or ShopifyAuthException or HttpRequestException)
         {

@@ -114,9 +114,13 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
                 break;
             case "app/uninstalled":
                 // Shopify has revoked the tokens already; the data stays for a reinstall (shop/redact erases it 48 h later).
+                // An uninstall from before the credentials Xeno holds now (Shopify retrying it after a reinstall, or the
+                // inbox behind one) revoked earlier ones: it must not end the new installation.
+                var uninstalledAt = DeliveryChecks.UninstalledAt(delivery);
+                if (await db.StoreCredentials.AnyAsync(c => c.UpdatedAt > uninstalledAt, ct)) break;
                 await ShopifyCredentials.MarkUninstalledAsync(db, delivery.TenantId,
                     "Xeno was uninstalled from this shop. Reinstall it to resume syncing; the data Xeno holds is kept.",
-                    DeliveryChecks.UninstalledAt(delivery), ct);
+                    uninstalledAt, ct);
                 break;
             case "customers/redact":
                 await RedactCustomerAsync(db, delivery, body, appliedEarlier, now, ct);
