@@ -52,6 +52,7 @@ public sealed class ShopFaults
         lock (_sync)
         {
             _forced.Clear();
+            _injected.Clear();
             _random = new Random(seed);
             Http500Probability = Http502Probability = Http503Probability = 0;
             Http429Probability = ThrottledProbability = DropConnectionProbability = 0;
@@ -59,9 +60,26 @@ public sealed class ShopFaults
         }
     }
 
+    private readonly Dictionary<ShopifyFault, int> _injected = [];
+
+    /// <summary>How many requests each fault has failed (forced and random) since the last <see cref="Reset"/>.</summary>
+    public IReadOnlyDictionary<ShopifyFault, int> Injected
+    {
+        get { lock (_sync) return new Dictionary<ShopifyFault, int>(_injected); }
+    }
+
     internal ShopifyFault Next()
     {
         lock (_sync)
+        {
+            var fault = Draw();
+            if (fault != ShopifyFault.None) _injected[fault] = _injected.GetValueOrDefault(fault) + 1;
+            return fault;
+        }
+    }
+
+    private ShopifyFault Draw()
+    {
         {
             if (_forced.TryDequeue(out var forced))
                 return forced;

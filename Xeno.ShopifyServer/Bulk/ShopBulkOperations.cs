@@ -95,6 +95,9 @@ public sealed class ShopBulkOperations
     /// The next <paramref name="times"/> downloads of this shop's results announce their full length, send part of
     /// it and drop the connection, as a flaky network would; a client resumes with a Range request.
     /// </summary>
+    /// <summary>Downloads broken off so far (see <see cref="CutDownloads"/>).</summary>
+    public int DownloadsCut { get; private set; }
+
     public void CutDownloads(int times = 1)
     {
         lock (_lock)
@@ -161,6 +164,7 @@ public sealed class ShopBulkOperations
             if (_downloadsToCut <= 0)
                 return false;
             _downloadsToCut--;
+            DownloadsCut++;
             return true;
         }
     }

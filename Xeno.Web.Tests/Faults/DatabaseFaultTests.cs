@@ -21,6 +21,8 @@ public sealed class DatabaseFaultTests(FaultsFixture fixture, ITestOutputHelper 
                 $"SELECT coalesce(max(lines_loaded), 0) FROM sync_bulk_files WHERE run_id = '{runId}' AND kind = 'orders'") > 0,
             "part of the orders file stored", Long, () => worker.Output);
         var loaded = await fixture.CountAsync(store.Id, $"SELECT lines_loaded FROM sync_bulk_files WHERE run_id = '{runId}' AND kind = 'orders'");
+        // The fault lands inside the run: it is still running when the server goes down.
+        Assert.Equal(1, await fixture.CountAsync(store.Id, $"SELECT count(*) FROM sync_runs WHERE id = '{runId}' AND status = 'running'"));
         await fixture.RestartPostgresAsync(downFor: TimeSpan.FromSeconds(3));
         output.WriteLine($"restarted with {loaded} order lines stored");
 
@@ -29,6 +31,8 @@ public sealed class DatabaseFaultTests(FaultsFixture fixture, ITestOutputHelper 
         Assert.True(status.LastRun!.Status == "succeeded", $"{status.LastRun.Status}: {status.LastRun.Error}\n{worker.Output}");
         Assert.Equal(runId, status.LastRun.RunId);
         Assert.False(worker.HasExited);
+        // And the worker met the outage (rather than the run ending before it).
+        Assert.Contains("lost its database", worker.Output);
         output.WriteLine(string.Join('\n', worker.Output.Split('\n').Where(l => l.Contains("lost its database") || l.Contains("Sync ") && l.Contains("succeeded"))));
         await fixture.AssertExactAsync(shop, token, store.Id);
     }

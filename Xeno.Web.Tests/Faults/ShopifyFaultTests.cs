@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using Xeno.ShopifyServer;
 using Xeno.ShopifyServer.Model;
 
@@ -7,7 +8,7 @@ namespace Xeno.Web.Tests.Faults;
 /// connections, slow answers, failed bulk operations, bulk downloads cut off) during a full and an incremental sync.</summary>
 [Collection(FaultsCollection.Name)]
 [Trait("Category", "Faults")]
-public sealed class ShopifyFaultTests(FaultsFixture fixture)
+public sealed class ShopifyFaultTests(FaultsFixture fixture, ITestOutputHelper output)
 {
     private static readonly TimeSpan Long = TimeSpan.FromMinutes(3);
 
@@ -22,6 +23,14 @@ public sealed class ShopifyFaultTests(FaultsFixture fixture)
         shop.Faults.DropConnectionProbability = 0.03;
         shop.Faults.RetryAfterSeconds = 1;
         shop.Faults.Latency = TimeSpan.FromMilliseconds(20);
+    }
+
+    /// <summary>The run did meet the faults (the draws are random, so which kinds depends on the requests made).</summary>
+    private void AssertFaultsInjected(Shop shop)
+    {
+        var injected = shop.Faults.Injected;
+        output.WriteLine($"faults injected: {injected.Values.Sum()} ({string.Join(", ", injected.Select(f => $"{f.Key} {f.Value}"))})");
+        Assert.True(injected.Values.Sum() >= 3, $"only {injected.Values.Sum()} requests failed: the run hardly met a fault");
     }
 
     [Fact]
@@ -42,6 +51,8 @@ public sealed class ShopifyFaultTests(FaultsFixture fixture)
         Assert.Equal("full", status.LastRun.Mode);
         Assert.True(shop.Requests["products"] > 0 && shop.Requests["customers"] > 0, "the kinds whose bulk operation failed were paged");
         Assert.Equal(2, await fixture.CountAsync(store.Id, "SELECT count(*) FROM sync_bulk_files WHERE status = 'failed'"));
+        Assert.Equal(2, shop.Bulk.DownloadsCut);
+        AssertFaultsInjected(shop);
         shop.Faults.Reset();
         await fixture.AssertExactAsync(shop, token, store.Id);
     }
@@ -70,6 +81,7 @@ public sealed class ShopifyFaultTests(FaultsFixture fixture)
         Assert.Equal(runId, status.LastRun!.RunId);
         Assert.True(status.LastRun.Status == "succeeded", status.LastRun.Error);
         Assert.Equal("incremental", status.LastRun.Mode);
+        AssertFaultsInjected(shop);
         shop.Faults.Reset();
         await fixture.AssertExactAsync(shop, token, store.Id);
         Assert.Equal("Renamed", await fixture.ScalarAsync(store.Id, $"SELECT first_name FROM customers WHERE id = {customers[0].Id}"));

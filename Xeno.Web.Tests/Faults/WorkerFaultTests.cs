@@ -124,10 +124,20 @@ public sealed class WorkerFaultTests(FaultsFixture fixture)
         Assert.True(processed > 0 && left > 0, $"killed with {processed} processed and {left} pending");
         Assert.Equal(pending, processed + left);
 
+        // Another, stopped with SIGTERM (a deploy) while it applies them: it ends its batch and exits cleanly.
+        var stopping = await fixture.StartWorkerAsync(("Webhooks__BatchSize", "4"), ("Webhooks__LargeBatchSize", "4"), ("Webhooks__Workers", "1"));
+        await FaultsFixture.WaitUntilAsync(async () => await fixture.CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'processed'") > processed,
+            "more batches applied", Long, () => stopping.Output);
+        var exit = await stopping.TerminateAsync(TimeSpan.FromSeconds(60));
+        var stoppedOutput = stopping.Output;
+        await stopping.DisposeAsync();
+        Assert.True(exit == 0, $"the worker exited with {exit}:\n{stoppedOutput}");
+        Assert.True(await fixture.CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'") > 0, "the stop came before the end");
+
         await using var next = await fixture.StartWorkerAsync();
         await FaultsFixture.WaitUntilAsync(async () => await fixture.CountAsync(store.Id,
             "SELECT count(*) FROM webhook_deliveries WHERE status <> 'processed'") == 0, "every delivery applied", Long, () => next.Output);
-        // Each applied once: a batch cut off by the kill rolled back whole, its tries uncounted.
+        // Each applied once: a batch cut off by the kill rolled back whole, its tries uncounted; the stop's batch ended.
         Assert.Equal(pending, await fixture.CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 1"));
         Assert.Equal(30, await fixture.CountAsync(store.Id, $"SELECT count(*) FROM orders WHERE test AND id >= {placed[0].Id}"));
         await fixture.AssertExactAsync(shop, token, store.Id);

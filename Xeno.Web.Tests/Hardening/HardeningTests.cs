@@ -52,10 +52,19 @@ public sealed class HardeningTests(XenoFixture fixture)
     [Fact]
     public async Task requests_and_jobs_run_under_a_statement_timeout()
     {
-        await using var conn = new NpgsqlConnection(fixture.AppConnectionString);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand("SHOW statement_timeout", conn);
-        Assert.Equal("30s", await cmd.ExecuteScalarAsync());
+        // Xeno's connections, and anyone logging in with the app or secrets role's credentials alone (no options).
+        foreach (var connectionString in new[]
+        {
+            fixture.AppConnectionString,
+            new NpgsqlConnectionStringBuilder(fixture.AppConnectionString) { Options = null }.ConnectionString,
+            new NpgsqlConnectionStringBuilder(fixture.SecretsConnectionString) { Options = null }.ConnectionString,
+        })
+        {
+            await using var conn = new NpgsqlConnection(connectionString);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SHOW statement_timeout", conn);
+            Assert.Equal("30s", await cmd.ExecuteScalarAsync());
+        }
     }
 
     [Theory]
@@ -169,6 +178,10 @@ public sealed class HardeningTests(XenoFixture fixture)
         Assert.Contains("frame-ancestors 'none'", csp);
         Assert.Equal("nosniff", headers.XContentTypeOptions.ToString());
         Assert.Equal("strict-origin-when-cross-origin", headers["Referrer-Policy"].ToString());
+        // HSTS only behind TLS: over plain HTTP the header would be ignored, and it must not pin a local http:// Xeno.
+        Assert.False(headers.ContainsKey("Strict-Transport-Security"));
+        var secure = await Host.Scenario(s => { s.Get.Url("/login"); s.ConfigureHttpContext(c => c.Request.Scheme = "https"); });
+        Assert.Equal("max-age=31536000; includeSubDomains", secure.Context.Response.Headers.StrictTransportSecurity.ToString());
     }
 
     [Fact]

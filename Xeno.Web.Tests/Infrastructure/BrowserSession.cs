@@ -50,7 +50,8 @@ public sealed partial class BrowserSession(HttpClient client)
         return await SendAsync(request);
     }
 
-    private async Task<(HttpResponseMessage, string)> SendAsync(HttpRequestMessage request)
+    /// <summary>Any request, with the session's cookies, keeping what it sets.</summary>
+    public async Task<(HttpResponseMessage Response, string Html)> SendAsync(HttpRequestMessage request)
     {
         if (_cookies.Count > 0) request.Headers.Add("Cookie", string.Join("; ", _cookies.Select(c => $"{c.Key}={c.Value}")));
         var response = await client.SendAsync(request);

@@ -45,6 +45,10 @@ public sealed class OperatorDashboardTests(XenoFixture fixture)
         Assert.Contains("Xeno jobs", html);
         Assert.Contains("incremental-sync", html); // the recurring jobs are listed...
         Assert.DoesNotContain("recurring/trigger", html); // ...without the buttons that run or delete them
+        // and a hand-made request to run one, past the antiforgery check (a token from one of Xeno's forms), is refused
+        // by the read-only rule: 401 (a missing token would be 403, and a writable dashboard answers 204).
+        var (refused, _) = await op.PostFormAsync("/hangfire/recurring/trigger", "/account", new Dictionary<string, string> { ["jobs[]"] = "incremental-sync" });
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
 
         // Revoked: out at once, even with a session still valid.
         Assert.Equal(0, (await OperatorCommandAsync("revoke", email)).Exit);

@@ -89,7 +89,10 @@ public static class DatabaseSetup
 
             var appRole = await EnsureRoleAsync(ownerDb, "app", config.GetConnectionString("XenoApp"), connections.Owner);
             var secretsRole = await EnsureRoleAsync(ownerDb, "secrets", config.GetConnectionString("XenoSecrets"), connections.Owner);
-            await GrantAsync(ownerDb, appRole.Name, secretsRole.Name, new NpgsqlConnectionStringBuilder(connections.Owner).Database!);
+            var database = new NpgsqlConnectionStringBuilder(connections.Owner).Database!;
+            await GrantAsync(ownerDb, appRole.Name, secretsRole.Name, database);
+            foreach (var role in new[] { appRole.Name, secretsRole.Name })
+                await LimitStatementsAsync(ownerDb, role, database, timeout, logger);
             connections.App = WithStatementTimeout(appRole.ConnectionString, timeout);
             connections.Secrets = WithStatementTimeout(secretsRole.ConnectionString, timeout);
             Secrets = await LoadSecretsAsync(ownerDb);
@@ -123,6 +126,23 @@ public static class DatabaseSetup
         {
             Options = $"-c statement_timeout={(long)timeout.TotalMilliseconds}",
         }.ConnectionString;
+
+    /// <summary>The statement timeout as the role's own setting in this database too, so that it holds for anyone who
+    /// logs in with the role's credentials (psql, a script), not only for Xeno's connection strings.</summary>
+    private static async Task LimitStatementsAsync(XenoDb ownerDb, string role, string database, TimeSpan timeout, ILogger logger)
+    {
+        try
+        {
+            // Names cannot be bound as parameters: both are quoted, and the timeout is a number.
+            var sql = $"ALTER ROLE {Quote(role)} IN DATABASE {Quote(database)} SET statement_timeout = {(long)timeout.TotalMilliseconds}";
+            await ownerDb.Database.ExecuteSqlRawAsync(sql);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            // A role the operator made and the owner may not alter: Xeno's own connections still carry the timeout.
+            logger.LogWarning("Could not set statement_timeout on role {Role}: {Error}", role, e.MessageText);
+        }
+    }
 
     private sealed record Role(string Name, string ConnectionString);
 
