@@ -50,4 +50,36 @@ public sealed class PinnedCases(XenoFixture fixture)
         Assert.True(response.IsProblem);
         (await DatabaseFingerprint.TakeAsync(fixture.OwnerConnectionString, [])).ShouldEqual(before, "A refused connect");
     }
+
+    /// <summary>Found by <see cref="WebhookPropertyTests"/>: a privacy body whose <c>shop_domain</c> is a lone surrogate
+    /// escaped in JSON made intake answer 500 (the reader refuses to turn it into a string); such a body names no shop.</summary>
+    [Fact]
+    public async Task a_shop_domain_escaped_as_a_lone_surrogate_is_no_shop_and_is_recorded_not_applied()
+    {
+        var (_, token) = await fixture.RegisterAsync();
+        var (domain, shopToken) = fixture.NewShop();
+        var store = await fixture.ConnectStoreAsync(token, domain, shopToken);
+        await fixture.WaitForSyncAsync(token, store.Id);
+
+        var body = "{\"shop_domain\":\"\\ud800\",\"customer\":{\"id\":1},\"data_request\":{\"id\":1}}";
+        Assert.Equal(System.Net.HttpStatusCode.OK, await WebhookSender.PostAsync(fixture, domain, "customers/data_request", Encoding.UTF8.GetBytes(body)));
+        await WebhookSender.WaitUntilAsync(async () =>
+            Convert.ToInt64(await fixture.ScalarAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")) == 0,
+            "the delivery to be processed");
+        Assert.Equal("ignored", await fixture.ScalarAsync(store.Id, "SELECT status FROM webhook_deliveries WHERE topic = 'customers/data_request'"));
+        Assert.Equal(0L, await fixture.ScalarAsync(store.Id, "SELECT count(*) FROM customer_data_requests"));
+    }
+
+    /// <summary>Found by the metrics property: under /api, a status-code error (an unknown route) answered text/plain
+    /// "Status Code: 404; Not Found" when the client's Accept did not allow JSON.</summary>
+    [Theory]
+    [InlineData("text/csv")]
+    [InlineData("text/html")]
+    public async Task an_unknown_api_route_answers_problem_json_whatever_the_accept_header(string accept)
+    {
+        var (_, token) = await fixture.RegisterAsync();
+        var response = await new RawRequest("GET", "/api/v1/no-such-thing").With("Authorization", "Bearer " + token).With("Accept", accept).SendAsync(fixture);
+        Assert.Equal(404, response.Status);
+        Assert.True(response.IsProblem, response.ToString());
+    }
 }

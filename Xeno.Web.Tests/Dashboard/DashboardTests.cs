@@ -18,7 +18,8 @@ public sealed class DashboardTests(XenoFixture fixture)
         fixture.Shopify.State.AddShop(shop, "shpat_dash");
         var (_, token) = await fixture.RegisterAsync();
         var store = await fixture.ConnectStoreAsync(token, domain, "shpat_dash", apiSecret: XenoFixture.WebhookSecret);
-        await fixture.WaitForSyncAsync(token, store.Id);
+        var synced = await fixture.WaitForSyncAsync(token, store.Id);
+        Assert.True(synced.LastRun!.Status == "succeeded", $"the first sync {synced.LastRun.Status}: {synced.LastRun.Error}");
         var browser = new BrowserSession(fixture.CreateClient());
         browser.UseToken(token);
         return (browser, store.Id, token);

@@ -67,7 +67,7 @@ public sealed partial class OperationsTests(XenoFixture fixture)
     [Fact]
     public async Task traces_and_metrics_of_requests_shopify_calls_sql_and_jobs_reach_the_otlp_collector()
     {
-        var (_, token) = await RegisterAsync("otel password");
+        var (email, token) = await RegisterAsync("otel password");
         var (domain, shopToken) = fixture.NewShop();
         var store = await fixture.ConnectStoreAsync(token, domain, shopToken); // a request, Shopify calls, SQL and a sync job
         await fixture.WaitForSyncAsync(token, store.Id);
@@ -76,7 +76,8 @@ public sealed partial class OperationsTests(XenoFixture fixture)
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
         string[] sources = ["Microsoft.AspNetCore", "System.Net.Http", "Npgsql", "Xeno.Jobs"];
-        string[] metrics = ["http.server.request.duration", "http.client.request.duration", "xeno.job.duration"];
+        // Npgsql's own meter: connection and command figures under db.client.
+        string[] metrics = ["http.server.request.duration", "http.client.request.duration", "xeno.job.duration", "db.client."];
         while (DateTime.UtcNow < deadline && !(sources.All(fixture.Collector.Received("traces").Contains) && metrics.All(fixture.Collector.Received("metrics").Contains)))
             await Task.Delay(250);
 
@@ -86,6 +87,9 @@ public sealed partial class OperationsTests(XenoFixture fixture)
         foreach (var metric in metrics) Assert.Contains(metric, fixture.Collector.Received("metrics"));
         Assert.DoesNotContain(secretQuery, traces); // query strings are redacted
         Assert.DoesNotContain(shopToken, traces);
+        // SQL spans keep the statement text, not its parameters: the email was one, in the INSERT of the account.
+        Assert.Contains("INSERT INTO users", traces);
+        Assert.DoesNotContain(email, traces);
     }
 
     private async Task<(string Email, string Token)> RegisterAsync(string password)

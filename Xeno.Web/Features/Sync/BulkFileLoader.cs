@@ -70,35 +70,54 @@ public sealed class BulkFileLoader(HttpClient http, IConfiguration config, ILogg
         var reader = PipeReader.Create(await response.Content.ReadAsStreamAsync(ct), new StreamPipeReaderOptions(bufferSize: 1 << 16));
         var batch = new BulkBatch(file.Kind);
         long consumed = 0;
-        while (true)
+        // One batch is written while the next is read and parsed: PostgreSQL and the JSON parsing each keep a core busy
+        // instead of taking turns. Batches still commit one after the other, in file order, each with its checkpoint.
+        Task? storing = null;
+        async Task StoreInTurnAsync(BulkBatch full, long bytes)
         {
-            var read = await reader.ReadAsync(ct);
-            var buffer = read.Buffer;
-            while (TryReadLine(ref buffer, out var line))
-            {
-                consumed += line.Length + 1;
-                if (line.Length > 0) batch.Add(Parse(line));
-                if (batch.Lines >= BatchLines)
-                {
-                    await StoreAsync(connection, tenant, file, batch, consumed, ct);
-                    consumed = 0;
-                    batch = new BulkBatch(file.Kind);
-                }
-            }
-            reader.AdvanceTo(buffer.Start, buffer.End);
-            if (read.IsCompleted)
-            {
-                // A last line without its newline.
-                if (!buffer.IsEmpty)
-                {
-                    consumed += buffer.Length;
-                    batch.Add(Parse(buffer));
-                }
-                break;
-            }
+            if (storing is not null) await storing;
+            storing = StoreAsync(connection, tenant, file, full, bytes, ct);
         }
-        await reader.CompleteAsync();
-        if (batch.Lines > 0 || consumed > 0) await StoreAsync(connection, tenant, file, batch, consumed, ct);
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadAsync(ct);
+                var buffer = read.Buffer;
+                while (TryReadLine(ref buffer, out var line))
+                {
+                    consumed += line.Length + 1;
+                    if (line.Length > 0) batch.Add(Parse(line));
+                    if (batch.Lines >= BatchLines)
+                    {
+                        await StoreInTurnAsync(batch, consumed);
+                        consumed = 0;
+                        batch = new BulkBatch(file.Kind);
+                    }
+                }
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (read.IsCompleted)
+                {
+                    // A last line without its newline.
+                    if (!buffer.IsEmpty)
+                    {
+                        consumed += buffer.Length;
+                        batch.Add(Parse(buffer));
+                    }
+                    break;
+                }
+            }
+            await reader.CompleteAsync();
+            if (batch.Lines > 0 || consumed > 0) await StoreInTurnAsync(batch, consumed);
+            if (storing is not null) await storing;
+        }
+        catch when (storing is { IsCompleted: false })
+        {
+            // The connection is the batch's until its transaction ends; whoever retries gets it back only then (its own
+            // failure, if any, is this one's consequence or is met again on the retry).
+            try { await storing; } catch (Exception) { }
+            throw;
+        }
     }
 
     private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
