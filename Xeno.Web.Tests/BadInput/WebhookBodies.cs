@@ -46,7 +46,7 @@ internal static class WebhookBodies
     public static (byte[] Body, string Description) Build(string fixture, long freshId, DateTimeOffset now, IReadOnlyList<Mutation> mutations,
         RawDamage damage, int damageAt)
     {
-        var node = JsonNode.Parse(Fixtures[fixture])!;
+        var node = Webhooks.WebhookSender.WithoutShopUrl(JsonNode.Parse(Fixtures[fixture])!);
         Redate(node, now);
         if (node is JsonObject root && root["id"] is JsonValue)
         {

@@ -27,8 +27,9 @@ public sealed class WebhookTests(XenoFixture fixture)
     private static string Sign(byte[] body, string secret) => Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
 
     private async Task<HttpStatusCode> PostAsync(string shop, string topic, byte[] body, string? signature = "sign",
-        string? eventId = null, string? webhookId = null, DateTimeOffset? triggeredAt = null)
+        string? eventId = null, string? webhookId = null, DateTimeOffset? triggeredAt = null, bool fixtureShopUrl = false)
     {
+        if (!fixtureShopUrl) body = WebhookSender.WithoutShopUrl(body);
         using var client = fixture.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/shopify") { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new("application/json");
@@ -73,6 +74,28 @@ public sealed class WebhookTests(XenoFixture fixture)
             (decimal)(await fixture.ScalarAsync(store.Id, $"SELECT total_price FROM orders WHERE id = {id}"))!);
         Assert.Equal(json["line_items"]!.AsArray().Count, await CountAsync(store.Id, $"SELECT count(*) FROM order_lines WHERE order_id = {id}"));
         Assert.Equal(0, await CountAsync(store.Id, "SELECT count(*) FROM webhook_deliveries WHERE status <> 'processed'"));
+    }
+
+    [Fact]
+    public async Task an_order_body_of_another_shop_replayed_with_this_shops_headers_is_recorded_and_not_applied()
+    {
+        var (_, store) = await ConnectedStoreAsync();
+        // The real fixture, signed as Xeno's app signs every shop's deliveries, names its own shop (548380009) in
+        // order_status_url: sent with this store's headers, it is someone else's order.
+        var body = Fixture("webhook-orders-create.json");
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, "orders/create", body, fixtureShopUrl: true));
+        await WaitProcessedAsync(store.Id);
+        Assert.Equal(0, await CountAsync(store.Id, "SELECT count(*) FROM orders"));
+        Assert.Equal(1, await CountAsync(store.Id,
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'ignored' AND ignored_reason LIKE '%order_status_url is of shop 548380009%'"));
+
+        // The same order as this shop's own (its order status page on this shop's id) is applied.
+        var own = JsonNode.Parse(body)!;
+        var shopId = fixture.Shopify.State.FindShop(store.ShopDomain)!.Id;
+        own["order_status_url"] = $"https://{store.ShopDomain}/{shopId}/orders/abc/authenticate?key=abc";
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(store.ShopDomain, "orders/create", Encoding.UTF8.GetBytes(own.ToJsonString()), fixtureShopUrl: true));
+        await WaitProcessedAsync(store.Id);
+        Assert.Equal(1, await CountAsync(store.Id, "SELECT count(*) FROM orders"));
     }
 
     [Fact]

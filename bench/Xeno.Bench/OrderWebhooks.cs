@@ -27,6 +27,8 @@ internal sealed class OrderWebhooks
         body["admin_graphql_api_id"] = "gid://shopify/Order/@GID@";
         body["name"] = "#B@GID@";
         body["test"] = false;
+        // The shop's own order status page (Xeno checks the shop id in it against the store's).
+        body["order_status_url"] = $"https://{shop.MyshopifyDomain}/{shop.Id.ToString(Fmt.C)}/orders/bench/authenticate?key=bench";
         foreach (var field in new[] { "created_at", "processed_at", "updated_at" }) body[field] = "@AT@";
         var items = body["line_items"]!.AsArray();
         _lines = items.Count;

@@ -119,6 +119,7 @@ public static class ConnectStore
         store.Name = shop.Name;
         store.Currency = shop.CurrencyCode;
         store.Timezone = shop.IanaTimezone;
+        store.ShopifyShopId = shop.Id ?? store.ShopifyShopId;
         store.Status = StoreStatus.Active;
         store.UninstalledAt = null;
         store.ConnectionError = null;

@@ -14,10 +14,11 @@ namespace Xeno.Web.Features.Webhooks;
 /// 48 hours, as Shopify sends it. A delivery refused here is recorded (status <c>ignored</c>, with the reason) and
 /// changes nothing.
 /// </summary>
-/// <remarks>REVIEW: resource bodies (orders, products, customers, checkouts) name no shop, so one signed for a shop that
-/// shares Xeno's app secret can still be replayed to another such shop; its ids are the first shop's, so it adds foreign
-/// records rather than changing the store's own. Only a check against Shopify (the record's GID on the header's shop)
-/// would tell.</remarks>
+/// <remarks>Of the resource bodies, an order names its shop: the numeric shop id in its <c>order_status_url</c>, checked
+/// against the id Xeno keeps for the store (orders are what the figures are made of). REVIEW: products, customers,
+/// refunds and checkouts name no shop, so one signed for a shop that shares Xeno's app secret can still be replayed to
+/// another such shop; its ids are the first shop's, so it adds foreign records rather than changing the store's own.
+/// Only a check against Shopify (the record's GID on the header's shop) would tell.</remarks>
 public static class DeliveryChecks
 {
     /// <summary>Shopify retries a delivery for about four hours and may deliver late by up to a day: a privacy request
@@ -100,6 +101,10 @@ public static class DeliveryChecks
     public static async Task<string?> RefusalAsync(XenoDb db, WebhookDelivery delivery, JsonNode body, DateTimeOffset now, CancellationToken ct)
     {
         if (ShopMismatch(delivery.Topic, BodyShop.From(body), delivery.ShopDomain) is { } mismatch) return mismatch;
+        // FindAsync reads the store once per batch, then from the context.
+        if (OrderRun.Takes(delivery.Topic) && OrderShopId(body) is { } named
+            && (await db.Stores.FindAsync([delivery.TenantId], ct))?.ShopifyShopId is { } own && named != own)
+            return $"The order's order_status_url is of shop {named}, not of the shop of X-Shopify-Shop-Domain.";
         if (!WebhookTopics.Mandatory.Contains(delivery.Topic)) return null;
         if (delivery.TriggeredAt is { } triggered && delivery.ReceivedAt - triggered > PrivacyMaxAge)
             return $"X-Shopify-Triggered-At ({triggered:O}) is more than a day before the delivery arrived: a privacy request is applied only fresh.";
@@ -112,6 +117,15 @@ public static class DeliveryChecks
             return $"shop/redact for a store uninstalled at {uninstalledAt:O}, less than 48 hours earlier.";
         return null;
     }
+
+    /// <summary>The shop id an order body's <c>order_status_url</c> names (<c>https://{domain}/{shop id}/orders/…</c>);
+    /// null when it names none.</summary>
+    public static long? OrderShopId(JsonNode body) =>
+        body is JsonObject { } order && order["order_status_url"] is JsonValue url && url.GetValueKind() == JsonValueKind.String
+        && Uri.TryCreate(url.GetValue<string>(), UriKind.Absolute, out var uri)
+        && uri.Segments is [_, var first, _, ..] && long.TryParse(first.TrimEnd('/'), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out var id)
+            ? id : null;
 
     /// <summary>When an app/uninstalled happened: Shopify's Triggered-At (not signed, so trusted only within the day
     /// before the delivery arrived), else its arrival.</summary>

@@ -36,6 +36,9 @@ public sealed class Store
     /// store only once this is 48 hours past.</summary>
     public DateTimeOffset? UninstalledAt { get; set; }
     public DateTimeOffset ConnectedAt { get; set; }
+    /// <summary>Shopify's numeric id of the shop, from its <c>shop { id }</c> when connected (null: connected before
+    /// Xeno kept it, until the store is connected again).</summary>
+    public long? ShopifyShopId { get; set; }
     public DateTimeOffset? LastSyncedAt { get; set; }
     /// <summary>Set when Shopify refuses the stored token: syncs stop until the merchant reconnects.</summary>
     public string? ConnectionError { get; set; }

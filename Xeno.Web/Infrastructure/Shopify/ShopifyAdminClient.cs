@@ -1,3 +1,4 @@
+using Xeno.Web.Infrastructure.Ingestion;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -39,7 +40,8 @@ public sealed class ShopifyApiException(
 public sealed partial class ShopifyAdminClient(
     HttpClient http, IOptions<ShopifyOptions> options, ShopifyRateLimiter limiter, TimeProvider time, ILogger<ShopifyAdminClient> logger)
 {
-    public sealed record ShopInfo(string Name, string CurrencyCode, string IanaTimezone, string MyshopifyDomain);
+    /// <param name="Id">The shop's numeric id (order bodies name it in their order_status_url).</param>
+    public sealed record ShopInfo(string Name, string CurrencyCode, string IanaTimezone, string MyshopifyDomain, long? Id = null);
 
     public async Task<ShopInfo> GetShopAsync(string shopDomain, string accessToken, CancellationToken ct = default)
     {
@@ -49,7 +51,8 @@ public sealed partial class ShopifyAdminClient(
             (string?)shop["name"] ?? shopDomain,
             (string?)shop["currencyCode"] ?? throw new ShopifyApiException("Shopify answered without the shop's currency."),
             (string?)shop["ianaTimezone"] ?? "UTC",
-            (string?)shop["myshopifyDomain"] ?? shopDomain);
+            (string?)shop["myshopifyDomain"] ?? shopDomain,
+            (string?)shop["id"] is { } gid ? ShopifyIds.FromGid(gid) : null);
     }
 
     /// <summary>Runs one GraphQL operation and returns its <c>data</c>.</summary>
@@ -290,7 +293,7 @@ public static class ShopifyQueries
 {
     public const string Shop = """
         query Shop {
-          shop { name currencyCode ianaTimezone myshopifyDomain }
+          shop { id name currencyCode ianaTimezone myshopifyDomain }
         }
         """;
 

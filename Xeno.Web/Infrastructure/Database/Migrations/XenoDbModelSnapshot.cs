@@ -608,6 +608,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                         .HasColumnType("character varying(255)")
                         .HasColumnName("shop_domain");
 
+                    b.Property<long?>("ShopifyShopId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("shopify_shop_id");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
