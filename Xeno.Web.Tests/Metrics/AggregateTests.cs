@@ -14,7 +14,7 @@ namespace Xeno.Web.Tests.Metrics;
 [Collection(XenoCollection.Name)]
 public sealed class AggregateTests(XenoFixture fixture)
 {
-    private static readonly string[] Tables = ["daily_metrics", "product_daily", "customer_daily", "customer_stats", "customer_nets", "customer_pairs", "customer_groups", "customer_windows"];
+    private static readonly string[] Tables = ["daily_metrics", "product_daily", "customer_daily", "customer_stats", "customer_nets", "customer_first_day_nets", "customer_pairs", "customer_groups", "customer_windows"];
 
     [Fact]
     public async Task aggregates_kept_through_syncs_webhooks_refunds_deletions_and_redactions_equal_a_rebuild_from_the_rows()

@@ -90,28 +90,34 @@ public static class GetSegments
           SELECT lo, customers, net, sum(customers) OVER w AS cum, sum(net) OVER w AS cum_net, lag(lo) OVER w AS hi
           FROM customer_nets WHERE tenant_id = @tenant WINDOW w AS (ORDER BY lo DESC))
         SELECT t.n, t.net, x.hi, coalesce(x.above, 0), coalesce(x.above_net, 0), coalesce(x.within, 0),
-               (SELECT coalesce(sum(customers_created - prospects_converted), 0) FROM daily_metrics WHERE tenant_id = @tenant AND day <= @to)
+               (SELECT coalesce(sum(customers_created - prospects_converted), 0) FROM daily_metrics WHERE tenant_id = @tenant AND day <= @to),
+               coalesce(x.lo, 0)
         FROM t LEFT JOIN LATERAL (
-          SELECT b.hi, b.cum - b.customers AS above, b.cum_net - b.net AS above_net,
+          SELECT b.lo, b.hi, b.cum - b.customers AS above, b.cum_net - b.net AS above_net,
                  (t.n - ceil(0.9 * t.n))::bigint - (b.cum - b.customers) AS within
           FROM b WHERE b.cum > (t.n - ceil(0.9 * t.n)) ORDER BY b.lo DESC LIMIT 1) x ON true
         """;
 
     // Inside the threshold's bucket only (a few hundred customers): the threshold itself, and the customers at or above
-    // it there (its ties included: they are VIPs too). New customers, first seen in the 30 days up to asOf, are read from
-    // the index on first_day, with those of them at or above the threshold, whom VIP leaves out.
+    // it there (its ties included: they are VIPs too). New customers, first seen in the 30 days up to asOf, come from
+    // those days' buckets; those of them at or above the threshold (whom VIP leaves out) are the ones in higher buckets,
+    // plus the few of the threshold's own bucket at or above it.
     private const string ThresholdSql = """
         WITH th AS (
           SELECT net FROM customer_stats WHERE tenant_id = @tenant AND (@hi::numeric IS NULL OR net < @hi)
-          ORDER BY net DESC OFFSET @within LIMIT 1)
-        SELECT th.net,
-               (SELECT count(*) FROM customer_stats s WHERE s.tenant_id = @tenant AND s.net >= th.net AND (@hi::numeric IS NULL OR s.net < @hi)),
-               (SELECT coalesce(sum(s.net), 0) FROM customer_stats s WHERE s.tenant_id = @tenant AND s.net >= th.net AND (@hi::numeric IS NULL OR s.net < @hi)),
-               f.n, f.net, f.top_n, f.top_net
-        FROM th, LATERAL (
-          SELECT count(*) AS n, coalesce(sum(s.net), 0) AS net,
-                 count(*) FILTER (WHERE s.net >= th.net) AS top_n, coalesce(sum(s.net) FILTER (WHERE s.net >= th.net), 0) AS top_net
-          FROM customer_stats s WHERE s.tenant_id = @tenant AND s.first_day BETWEEN @to::date - 29 AND @to) f
+          ORDER BY net DESC OFFSET @within LIMIT 1),
+        top AS (
+          SELECT s.net, s.first_day FROM customer_stats s, th
+          WHERE s.tenant_id = @tenant AND s.net >= th.net AND (@hi::numeric IS NULL OR s.net < @hi)),
+        fresh AS (
+          SELECT lo, customers, net FROM customer_first_day_nets
+          WHERE tenant_id = @tenant AND first_day BETWEEN @to::date - 29 AND @to)
+        SELECT (SELECT count(*) FROM top), (SELECT coalesce(sum(net), 0) FROM top),
+               (SELECT coalesce(sum(customers), 0) FROM fresh), (SELECT coalesce(sum(net), 0) FROM fresh),
+               (SELECT coalesce(sum(customers), 0) FROM fresh WHERE lo > @lo)
+                 + (SELECT count(*) FROM top WHERE first_day BETWEEN @to::date - 29 AND @to),
+               (SELECT coalesce(sum(net), 0) FROM fresh WHERE lo > @lo)
+                 + (SELECT coalesce(sum(net), 0) FROM top WHERE first_day BETWEEN @to::date - 29 AND @to)
         """;
 
     public static async Task<Response> QueryAsync(XenoDb db, MetricsRange asOfRange, CancellationToken ct)
@@ -121,14 +127,15 @@ public static class GetSegments
 
         var bucket = (await MetricsSql.QueryAsync(db, asOfRange, BucketSql,
             r => (All: r.GetInt64(0), AllNet: r.GetDecimal(1), Hi: r.IsDBNull(2) ? (decimal?)null : r.GetDecimal(2), Above: r.GetInt64(3),
-                  AboveNet: r.GetDecimal(4), Within: r.GetInt64(5), Prospects: r.GetInt64(6)), ct: ct)).Single();
+                  AboveNet: r.GetDecimal(4), Within: r.GetInt64(5), Prospects: r.GetInt64(6), Lo: r.GetDecimal(7)), ct: ct)).Single();
         long vip = 0, fresh = 0;
         decimal vipNet = 0, freshNet = 0;
         if (bucket.All > 0)
         {
-            var (_, inBucket, inBucketNet, freshN, freshNetSum, freshTop, freshTopNet) = (await MetricsSql.QueryAsync(db, asOfRange, ThresholdSql,
-                r => (r.GetDecimal(0), r.GetInt64(1), r.GetDecimal(2), r.GetInt64(3), r.GetDecimal(4), r.GetInt64(5), r.GetDecimal(6)), c =>
+            var (inBucket, inBucketNet, freshN, freshNetSum, freshTop, freshTopNet) = (await MetricsSql.QueryAsync(db, asOfRange, ThresholdSql,
+                r => (r.GetInt64(0), r.GetDecimal(1), r.GetInt64(2), r.GetDecimal(3), r.GetInt64(4), r.GetDecimal(5)), c =>
                 {
+                    c.Parameters.Add(new Npgsql.NpgsqlParameter("lo", NpgsqlTypes.NpgsqlDbType.Numeric) { Value = bucket.Lo });
                     c.Parameters.Add(new Npgsql.NpgsqlParameter("hi", NpgsqlTypes.NpgsqlDbType.Numeric) { Value = (object?)bucket.Hi ?? DBNull.Value });
                     c.Parameters.AddWithValue("within", bucket.Within);
                 }, ct)).Single();

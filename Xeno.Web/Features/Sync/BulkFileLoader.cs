@@ -31,6 +31,7 @@ public sealed class BulkFileLoader(HttpClient http, IConfiguration config, ILogg
     public int BatchLines { get; } = config.GetValue("Sync:BulkBatchLines", 10_000);
 
     private const int DownloadAttempts = 5;
+    private const int FirstBatchLines = 1_000;
 
     /// <returns>The top-level objects stored (orders, customers…), for the run's counts.</returns>
     /// <exception cref="BulkFileGoneException">The file's link answers 403 (expired or revoked): a new operation, or paging, is needed.</exception>
@@ -72,11 +73,15 @@ public sealed class BulkFileLoader(HttpClient http, IConfiguration config, ILogg
         long consumed = 0;
         // One batch is written while the next is read and parsed: PostgreSQL and the JSON parsing each keep a core busy
         // instead of taking turns. Batches still commit one after the other, in file order, each with its checkpoint.
+        // The first batches are small and each twice the last, up to BatchLines: writing starts after a few thousand lines
+        // instead of ten thousand, which is most of a small shop's file.
         Task? storing = null;
+        var limit = Math.Min(BatchLines, FirstBatchLines);
         async Task StoreInTurnAsync(BulkBatch full, long bytes)
         {
             if (storing is not null) await storing;
             storing = StoreAsync(connection, tenant, file, full, bytes, ct);
+            limit = Math.Min(BatchLines, limit * 2);
         }
         try
         {
@@ -88,7 +93,7 @@ public sealed class BulkFileLoader(HttpClient http, IConfiguration config, ILogg
                 {
                     consumed += line.Length + 1;
                     if (line.Length > 0) batch.Add(Parse(line));
-                    if (batch.Lines >= BatchLines)
+                    if (batch.Lines >= limit)
                     {
                         await StoreInTurnAsync(batch, consumed);
                         consumed = 0;

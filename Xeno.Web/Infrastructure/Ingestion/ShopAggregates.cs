@@ -6,7 +6,8 @@ namespace Xeno.Web.Infrastructure.Ingestion;
 /// <summary>
 /// Keeps what the dashboards read, so that no request re-reads a store's history: figures per local day
 /// (<c>daily_metrics</c>), per product and day, per customer and day, per customer over their whole history
-/// (<c>customer_stats</c>, with the days of their orders), customers counted by lifetime net (<c>customer_nets</c>),
+/// (<c>customer_stats</c>, with the days of their orders), customers counted by lifetime net (<c>customer_nets</c>, and
+/// by first day too),
 /// the pairs of each customer's consecutive orders (<c>customer_pairs</c>), and the RFM group counts.
 /// </summary>
 /// <remarks>
@@ -14,8 +15,8 @@ namespace Xeno.Web.Infrastructure.Ingestion;
 /// touched: the affected days (from every old and new instant) and the affected customers (their whole history, which
 /// is short). Recomputing rather than adding deltas means an aggregate can never drift from the rows; the exceptions
 /// are <c>customer_pairs</c> and <c>customer_nets</c>, which sum over customers and are updated by the difference
-/// between a customer's old and new order days and lifetime net. A per-store advisory lock taken after the data is written serializes refreshes, so that two
-/// transactions never compute a day from each other's half-visible rows.
+/// between a customer's old and new order days and lifetime net. A per-store advisory lock taken after the data is
+/// written serializes refreshes, so that two transactions never compute a day from each other's half-visible rows.
 ///
 /// Distinct customers over a range come from pairs: the customers with an order in [lo, hi] are the orders in it
 /// (with a customer) minus the consecutive-order pairs lying wholly in it, since each customer's orders in a range are
@@ -113,6 +114,7 @@ public static class ShopAggregates
         DELETE FROM customer_daily WHERE tenant_id = @tenant;
         DELETE FROM customer_stats WHERE tenant_id = @tenant;
         DELETE FROM customer_nets WHERE tenant_id = @tenant;
+        DELETE FROM customer_first_day_nets WHERE tenant_id = @tenant;
         DELETE FROM customer_pairs WHERE tenant_id = @tenant;
         DELETE FROM customer_windows WHERE tenant_id = @tenant;
         DELETE FROM customer_groups WHERE tenant_id = @tenant;
@@ -158,7 +160,9 @@ public static class ShopAggregates
         """,
         """
         INSERT INTO customer_nets (tenant_id, lo, customers, net)
-        SELECT @tenant, xeno_net_floor(net), count(*), sum(net) FROM customer_stats WHERE tenant_id = @tenant GROUP BY 2
+        SELECT @tenant, xeno_net_floor(net), count(*), sum(net) FROM customer_stats WHERE tenant_id = @tenant GROUP BY 2;
+        INSERT INTO customer_first_day_nets (tenant_id, first_day, lo, customers, net)
+        SELECT @tenant, first_day, xeno_net_floor(net), count(*), sum(net) FROM customer_stats WHERE tenant_id = @tenant GROUP BY 2, 3
         """,
         $"""
         INSERT INTO customer_pairs (tenant_id, kind, res, p, d, n)
@@ -308,20 +312,24 @@ public static class ShopAggregates
         await sql.ExecuteAsync("DELETE FROM customer_daily WHERE tenant_id = @tenant AND customer_id = ANY(@c)", ct, ids);
         await sql.ExecuteAsync(CustomerDailySql, ct, tz, ids);
         await sql.ExecuteAsync($"""
-            WITH gone AS (DELETE FROM customer_stats WHERE tenant_id = @tenant AND customer_id = ANY(@c) RETURNING net)
+            WITH gone AS (DELETE FROM customer_stats WHERE tenant_id = @tenant AND customer_id = ANY(@c) RETURNING net, first_day),
             {CountNets("gone", -1)}
+            SELECT 1
             """, ct, ids);
         var newDays = new Dictionary<long, int[]>();
         await sql.ReadAsync($"""
             WITH added AS ({CustomerStatsSql} RETURNING customer_id, first_day, days, net),
-            counted AS ({CountNets("added", +1)})
+            {CountNets("added", +1)}
             SELECT customer_id, first_day, days FROM added
             """, r =>
         {
             newDays[r.GetInt64(0)] = r.GetFieldValue<int[]>(2);
             moved.Add(r.GetFieldValue<DateOnly>(1));
         }, ct, tz, ids);
-        await sql.ExecuteAsync("DELETE FROM customer_nets WHERE tenant_id = @tenant AND customers = 0", ct);
+        await sql.ExecuteAsync("""
+            DELETE FROM customer_nets WHERE tenant_id = @tenant AND customers = 0;
+            DELETE FROM customer_first_day_nets WHERE tenant_id = @tenant AND customers = 0;
+            """, ct);
 
         var cells = new Dictionary<(short Kind, short Res, int P, int D), int>();
         foreach (var customer in customers)
@@ -347,12 +355,20 @@ public static class ShopAggregates
         return moved;
     }
 
-    /// <summary>Adds (sign +1) or takes away (−1) the customers of <paramref name="rows"/> (a set with a <c>net</c>
-    /// column) from their lifetime-net buckets. Buckets in order, so that two writers would lock them in the same order.</summary>
+    /// <summary>Adds (sign +1) or takes away (−1) the customers of <paramref name="rows"/> (a set with <c>net</c> and
+    /// <c>first_day</c> columns) from their lifetime-net buckets, overall and by first day: two data-modifying CTEs for
+    /// the caller's WITH. Buckets in order, so that two writers would lock them in the same order.</summary>
     private static string CountNets(string rows, int sign) => $"""
-        INSERT INTO customer_nets AS b (tenant_id, lo, customers, net)
-        SELECT @tenant, xeno_net_floor(net), {sign} * count(*), {sign} * sum(net) FROM {rows} GROUP BY 2 ORDER BY 2
-        ON CONFLICT (tenant_id, lo) DO UPDATE SET customers = b.customers + excluded.customers, net = b.net + excluded.net
+        counted_nets AS (
+          INSERT INTO customer_nets AS b (tenant_id, lo, customers, net)
+          SELECT @tenant, xeno_net_floor(net), {sign} * count(*), {sign} * sum(net) FROM {rows} GROUP BY 2 ORDER BY 2
+          ON CONFLICT (tenant_id, lo) DO UPDATE SET customers = b.customers + excluded.customers, net = b.net + excluded.net
+          RETURNING 1),
+        counted_first_days AS (
+          INSERT INTO customer_first_day_nets AS b (tenant_id, first_day, lo, customers, net)
+          SELECT @tenant, first_day, xeno_net_floor(net), {sign} * count(*), {sign} * sum(net) FROM {rows} GROUP BY 2, 3 ORDER BY 2, 3
+          ON CONFLICT (tenant_id, first_day, lo) DO UPDATE SET customers = b.customers + excluded.customers, net = b.net + excluded.net
+          RETURNING 1)
         """;
 
     /// <summary>A customer's consecutive orders as pair cells at each resolution (the first pair also as kind 2).</summary>

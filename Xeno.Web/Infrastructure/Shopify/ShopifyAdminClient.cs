@@ -1,4 +1,3 @@
-using Xeno.Web.Infrastructure.Ingestion;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -7,6 +6,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Xeno.Web.Infrastructure.Ingestion;
 
 namespace Xeno.Web.Infrastructure.Shopify;
 

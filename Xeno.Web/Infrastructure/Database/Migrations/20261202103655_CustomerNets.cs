@@ -29,22 +29,32 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                   net numeric NOT NULL,
                   PRIMARY KEY (tenant_id, lo));
 
+                -- The same by the local day of each customer's first order: the New segment (first seen in the last 30
+                -- days) and those of them above the VIP threshold come from 30 days of it.
+                CREATE TABLE customer_first_day_nets (
+                  tenant_id uuid NOT NULL REFERENCES stores (id) ON DELETE CASCADE,
+                  first_day date NOT NULL,
+                  lo numeric NOT NULL,
+                  customers integer NOT NULL,
+                  net numeric NOT NULL,
+                  PRIMARY KEY (tenant_id, first_day, lo));
+
                 -- Filled by a rebuild of every store's aggregates, which BuildAggregates runs within a minute (row-level
                 -- security hides the stores' rows from a migration, which sets no tenant).
                 UPDATE stores SET aggregates_timezone = NULL;
 
                 CREATE OR REPLACE FUNCTION xeno_analyze_aggregate_tables() RETURNS void
                 LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS
-                $$ ANALYZE customer_daily, customer_stats, customer_nets, customer_pairs, customer_windows, customer_groups, daily_metrics, product_daily $$;
+                $$ ANALYZE customer_daily, customer_stats, customer_nets, customer_first_day_nets, customer_pairs, customer_windows, customer_groups, daily_metrics, product_daily $$;
                 """);
-            RowLevelSecurity.EnableFor(migrationBuilder, "customer_nets");
+            RowLevelSecurity.EnableFor(migrationBuilder, "customer_nets", "customer_first_day_nets");
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.Sql("""
-                DROP TABLE customer_nets;
+                DROP TABLE customer_nets, customer_first_day_nets;
                 DROP FUNCTION xeno_net_floor(numeric);
                 CREATE OR REPLACE FUNCTION xeno_analyze_aggregate_tables() RETURNS void
                 LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS
