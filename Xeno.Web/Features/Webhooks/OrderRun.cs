@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Xeno.Web.Infrastructure.Database;
 using Xeno.Web.Infrastructure.Ingestion;
 
@@ -22,12 +21,8 @@ public sealed class OrderRun
     /// <returns>Why the delivery is ignored (<see cref="DeliveryChecks"/>), or null when it joined the run.</returns>
     public async Task<string?> AddAsync(XenoDb db, WebhookDelivery delivery, DateTimeOffset now, ILogger logger, CancellationToken ct)
     {
-        var body = JsonNode.Parse(delivery.Body ?? "{}") ?? new JsonObject();
-        if (await DeliveryChecks.RefusalAsync(db, delivery, body, now, ct) is { } refusal)
-        {
-            logger.LogWarning("Webhook {DeliveryId} ({Topic}) ignored: {Reason}", delivery.Id, delivery.Topic, refusal);
-            return refusal;
-        }
+        var (body, refusal) = await ProcessWebhook.ReadAsync(db, delivery, now, logger, ct);
+        if (refusal is not null) return refusal;
         var order = new OrderBatch();
         RestMapping.Order(body, order);
         _deliveries.Add(delivery.Id);

@@ -36,12 +36,8 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
     public static async Task<Outcome> ApplyAsync(XenoDb db, ShopDataWriter writer, WebhookDelivery delivery,
         IReadOnlyCollection<Guid> appliedEarlier, DateTimeOffset now, ILogger logger, CancellationToken ct)
     {
-        var body = JsonNode.Parse(delivery.Body ?? "{}") ?? new JsonObject();
-        if (await DeliveryChecks.RefusalAsync(db, delivery, body, now, ct) is { } refusal)
-        {
-            logger.LogWarning("Webhook {DeliveryId} ({Topic}) ignored: {Reason}", delivery.Id, delivery.Topic, refusal);
-            return new Outcome(Result.Ignored, refusal);
-        }
+        var (body, refusal) = await ReadAsync(db, delivery, now, logger, ct);
+        if (refusal is not null) return new Outcome(Result.Ignored, refusal);
         if (delivery.Topic == "shop/redact")
         {
             // Everything of the shop goes, this delivery with it (the tenant tables cascade from the store).
@@ -61,6 +57,16 @@ public sealed class ProcessWebhook(IServiceScopeFactory scopes, TimeProvider clo
     /// REVIEW: remove once no deployment can still hold such jobs.</summary>
     [Queue("webhooks")]
     public Task RunAsync(Guid storeId, Guid deliveryId, CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>The delivery's body, and why it is not to be applied (<see cref="DeliveryChecks"/>, logged), or null.</summary>
+    public static async Task<(JsonNode Body, string? Refusal)> ReadAsync(XenoDb db, WebhookDelivery delivery, DateTimeOffset now,
+        ILogger logger, CancellationToken ct)
+    {
+        var body = JsonNode.Parse(delivery.Body ?? "{}") ?? new JsonObject();
+        var refusal = await DeliveryChecks.RefusalAsync(db, delivery, body, now, ct);
+        if (refusal is not null) logger.LogWarning("Webhook {DeliveryId} ({Topic}) ignored: {Reason}", delivery.Id, delivery.Topic, refusal);
+        return (body, refusal);
+    }
 
     /// <summary>What an order topic writes, for one order or a run of them (<see cref="OrderRun"/>): the orders with their
     /// lines and refunds, and the checkouts they complete.</summary>

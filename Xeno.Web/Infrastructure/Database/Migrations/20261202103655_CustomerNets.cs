@@ -39,6 +39,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                   net numeric NOT NULL,
                   PRIMARY KEY (tenant_id, first_day, lo));
 
+                -- A refresh deletes the buckets it emptied: found through these, not by reading all of a store's buckets.
+                CREATE INDEX ix_customer_nets_empty ON customer_nets (tenant_id) WHERE customers = 0;
+                CREATE INDEX ix_customer_first_day_nets_empty ON customer_first_day_nets (tenant_id) WHERE customers = 0;
+
                 -- Filled by a rebuild of every store's aggregates, which BuildAggregates runs within a minute (row-level
                 -- security hides the stores' rows from a migration, which sets no tenant).
                 UPDATE stores SET aggregates_timezone = NULL;
