@@ -99,16 +99,16 @@ public static class GetSegments
         """;
 
     // Inside the threshold's bucket only (a few hundred customers): the threshold itself, and the customers at or above
-    // it there (its ties included: they are VIPs too). New customers, first seen in the 30 days up to asOf, come from
-    // those days' buckets; those of them at or above the threshold (whom VIP leaves out) are the ones in higher buckets,
-    // plus the few of the threshold's own bucket at or above it.
+    // it there (its ties included: they are VIPs too). The bucket holds the nets from its floor (every net, for bucket 0)
+    // up to the next bucket's floor, read as one range of ix_customer_stats_net_key (migration CustomerNetKey says why
+    // not of the nets). New customers, first seen in the 30 days up to asOf, come from those days' buckets; those of them
+    // at or above the threshold (whom VIP leaves out) are the ones in higher buckets, plus the few of the threshold's own
+    // bucket at or above it.
     private const string ThresholdSql = """
-        WITH th AS (
-          SELECT net FROM customer_stats WHERE tenant_id = @tenant AND (@hi::numeric IS NULL OR net < @hi)
-          ORDER BY net DESC OFFSET @within LIMIT 1),
-        top AS (
-          SELECT s.net, s.first_day FROM customer_stats s, th
-          WHERE s.tenant_id = @tenant AND s.net >= th.net AND (@hi::numeric IS NULL OR s.net < @hi)),
+        WITH bucket AS MATERIALIZED (
+          SELECT net, first_day FROM customer_stats WHERE tenant_id = @tenant AND net_key >= @lo_key AND net_key < @hi_key),
+        th AS (SELECT net FROM bucket ORDER BY net DESC OFFSET @within LIMIT 1),
+        top AS (SELECT b.net, b.first_day FROM bucket b, th WHERE b.net >= th.net),
         fresh AS (
           SELECT lo, customers, net FROM customer_first_day_nets
           WHERE tenant_id = @tenant AND first_day BETWEEN @to::date - 29 AND @to)
@@ -136,7 +136,8 @@ public static class GetSegments
                 r => (r.GetInt64(0), r.GetDecimal(1), r.GetInt64(2), r.GetDecimal(3), r.GetInt64(4), r.GetDecimal(5)), c =>
                 {
                     c.Parameters.Add(new Npgsql.NpgsqlParameter("lo", NpgsqlTypes.NpgsqlDbType.Numeric) { Value = bucket.Lo });
-                    c.Parameters.Add(new Npgsql.NpgsqlParameter("hi", NpgsqlTypes.NpgsqlDbType.Numeric) { Value = (object?)bucket.Hi ?? DBNull.Value });
+                    c.Parameters.AddWithValue("lo_key", bucket.Lo > 0 ? (long)(bucket.Lo * 1000) : long.MinValue);
+                    c.Parameters.AddWithValue("hi_key", bucket.Hi is { } hi ? (long)(hi * 1000) : long.MaxValue);
                     c.Parameters.AddWithValue("within", bucket.Within);
                 }, ct)).Single();
             (fresh, freshNet) = (freshN, freshNetSum);
