@@ -204,6 +204,34 @@ public sealed class SyncTests(XenoFixture fixture)
     }
 
     [Fact]
+    public async Task a_full_sync_leaves_alone_the_lines_a_webhook_wrote_after_its_bulk_operation_began()
+    {
+        var (shop, shopToken) = GeneratedShop(seed: 18, orders: 300);
+        var (_, token) = await fixture.RegisterAsync();
+        var store = await fixture.ConnectStoreAsync(token, shop.MyshopifyDomain, shopToken);
+        await fixture.WaitForSyncAsync(token, store.Id);
+
+        // Two orders' lines changed in Xeno's tables: one as a webhook leaves them when it rewrites an order's lines
+        // (orders.lines_written_at, here later than the coming operation's start), the other with no such mark.
+        var kept = (long)(await fixture.ScalarAsync(store.Id, "SELECT min(order_id) FROM order_lines"))!;
+        var restored = (long)(await fixture.ScalarAsync(store.Id, "SELECT max(order_id) FROM order_lines"))!;
+        Assert.NotEqual(kept, restored);
+        await fixture.ScalarAsync(store.Id, $"UPDATE orders SET lines_written_at = now() + interval '1 hour' WHERE id = {kept}");
+        await fixture.ScalarAsync(store.Id, $"UPDATE order_lines SET quantity = 999 WHERE order_id IN ({kept}, {restored})");
+
+        var runId = await NewRunAsync(store.Id, "full");
+        await using (var scope = Host.Services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<SyncJob>().RunAsync(store.Id, runId, CancellationToken.None);
+
+        Assert.Equal("succeeded", await fixture.ScalarAsync(store.Id, $"SELECT status FROM sync_runs WHERE id = '{runId}'"));
+        // The webhook's lines are newer than the file's: they stay. The unmarked order's come back as Shopify has them.
+        Assert.Equal(0L, await fixture.ScalarAsync(store.Id, $"SELECT count(*) FROM order_lines WHERE order_id = {kept} AND quantity <> 999"));
+        var shopQuantities = shop.Orders.Single(o => o.Id == restored).LineItems.Select(l => l.Quantity).Order().ToList();
+        var storedQuantities = (int[])(await fixture.ScalarAsync(store.Id, $"SELECT array_agg(quantity ORDER BY quantity) FROM order_lines WHERE order_id = {restored}"))!;
+        Assert.Equal(shopQuantities, storedQuantities);
+    }
+
+    [Fact]
     public async Task a_failed_or_expired_bulk_operation_is_paged_instead()
     {
         var (shop, shopToken) = GeneratedShop(seed: 17, orders: 300);

@@ -102,6 +102,10 @@ public sealed class XenoDb(DbContextOptions<XenoDb> options, TenantContext tenan
             e.HasIndex(x => new { x.TenantId, x.ProcessedAt });
             e.HasIndex(x => new { x.TenantId, x.CustomerId, x.ProcessedAt });
             e.HasIndex(x => new { x.TenantId, x.CheckoutToken });
+            // The orders whose lines a webhook or a paged sync wrote after a bulk operation began: the bulk load leaves
+            // their lines alone. Bulk-loaded orders have none, so the load itself does not maintain this index.
+            e.HasIndex(x => new { x.TenantId, x.LinesWrittenAt }).HasFilter("lines_written_at IS NOT NULL")
+                .HasDatabaseName("ix_orders_lines_written");
         });
         model.Entity<ShopOrderLine>(e =>
         {

@@ -438,9 +438,11 @@ public static class ShopAggregates
     private const string MonthOf = "(extract(year FROM {0})::int * 12 + extract(month FROM {0})::int - 1)";
 
     // The refresh statements below walk from the concerned days (or customers) to their rows through LATERAL subqueries
-    // that cannot be flattened (OFFSET 0, LIMIT 1): one index range or probe per day, order and refund. As plain joins,
-    // the planner, unable to tell how few rows a day's range holds, hashed all of a store's order lines for each refresh
-    // (2 s a write of refund details at a million orders, against 0.5 s this way).
+    // that cannot be flattened (OFFSET 0): one index range or probe per day, order and refund. As plain joins, the
+    // planner, unable to tell how few rows a day's range holds, hashed all of a store's order lines for each refresh
+    // (2 s a write of refund details at a million orders, against 0.5 s this way). Not LIMIT 1 for the probes by key:
+    // on statistics from before a store's first load, a LIMIT let the planner prefer walking the store's rows through
+    // another index until the key turned up.
 
     /// <summary>Each concerned day whole: orders, sales, shipping and taxes of orders dated that day; returns, refunded
     /// shipping and refunded taxes of refunds dated that day on counted orders; orders, sales and returns of customers'
@@ -465,13 +467,13 @@ public static class ShopAggregates
         r AS (
           SELECT b.day, r.id, r.shipping_refunded, r.shipping_tax_refunded, x.customer_id
           FROM b CROSS JOIN LATERAL (SELECT * FROM refunds r WHERE r.tenant_id = @tenant AND r.created_at >= b.lo AND r.created_at < b.hi OFFSET 0) r
-          CROSS JOIN LATERAL (SELECT x.customer_id FROM orders x WHERE x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL LIMIT 1) x),
+          CROSS JOIN LATERAL (SELECT x.customer_id FROM orders x WHERE x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL OFFSET 0) x),
         rd AS (SELECT day, sum(shipping_refunded) AS shipping, sum(shipping_tax_refunded) AS tax FROM r GROUP BY day),
         rl AS (
           SELECT r.day, sum(x.subtotal) AS returns, sum(x.total_tax) AS tax,
                  sum(x.subtotal) FILTER (WHERE r.customer_id IS NOT NULL) AS customer_returns
           FROM r CROSS JOIN LATERAL (SELECT * FROM refund_lines x WHERE x.tenant_id = @tenant AND x.refund_id = r.id OFFSET 0) x
-          LEFT JOIN LATERAL (SELECT l.is_gift_card FROM order_lines l WHERE l.tenant_id = @tenant AND l.id = x.line_item_id LIMIT 1) l ON true
+          LEFT JOIN LATERAL (SELECT l.is_gift_card FROM order_lines l WHERE l.tenant_id = @tenant AND l.id = x.line_item_id OFFSET 0) l ON true
           WHERE NOT coalesce(l.is_gift_card, false)
           GROUP BY r.day),
         nc AS (SELECT s.first_day AS day, count(*) AS n FROM customer_stats s JOIN d ON d.day = s.first_day WHERE s.tenant_id = @tenant GROUP BY s.first_day),
@@ -491,13 +493,13 @@ public static class ShopAggregates
             SELECT s.first_day AS day
             FROM d CROSS JOIN LATERAL (SELECT * FROM customer_stats s WHERE s.tenant_id = @tenant AND s.first_day = d.day OFFSET 0) s
             CROSS JOIN LATERAL (SELECT c.created_at FROM customers c WHERE c.tenant_id = @tenant AND c.id = s.customer_id
-              AND c.deleted_at IS NULL AND c.created_at IS NOT NULL LIMIT 1) c
+              AND c.deleted_at IS NULL AND c.created_at IS NOT NULL OFFSET 0) c
             WHERE (c.created_at AT TIME ZONE @tz)::date <= s.first_day
             UNION ALL
             SELECT b.day
             FROM b CROSS JOIN LATERAL (SELECT c.id FROM customers c
               WHERE c.tenant_id = @tenant AND c.created_at >= b.lo AND c.created_at < b.hi AND c.deleted_at IS NULL OFFSET 0) c
-            CROSS JOIN LATERAL (SELECT 1 FROM customer_stats s WHERE s.tenant_id = @tenant AND s.customer_id = c.id AND s.first_day < b.day LIMIT 1) s
+            CROSS JOIN LATERAL (SELECT 1 FROM customer_stats s WHERE s.tenant_id = @tenant AND s.customer_id = c.id AND s.first_day < b.day OFFSET 0) s
             ) x
           GROUP BY day)
         SELECT @tenant, d.day, coalesce(od.orders, 0), coalesce(ol.gross, 0), coalesce(ol.discounts, 0),
@@ -526,9 +528,9 @@ public static class ShopAggregates
         ret AS (
           SELECT b.day, coalesce(l.product_id, 0) AS k, sum(rl.quantity) AS units, sum(rl.subtotal) AS returns, max(l.title) AS title
           FROM b CROSS JOIN LATERAL (SELECT * FROM refunds r WHERE r.tenant_id = @tenant AND r.created_at >= b.lo AND r.created_at < b.hi OFFSET 0) r
-          CROSS JOIN LATERAL (SELECT x.customer_id FROM orders x WHERE x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL LIMIT 1) x
+          CROSS JOIN LATERAL (SELECT x.customer_id FROM orders x WHERE x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL OFFSET 0) x
           CROSS JOIN LATERAL (SELECT * FROM refund_lines rl WHERE rl.tenant_id = @tenant AND rl.refund_id = r.id OFFSET 0) rl
-          CROSS JOIN LATERAL (SELECT * FROM order_lines l WHERE l.tenant_id = @tenant AND l.id = rl.line_item_id AND NOT l.is_gift_card LIMIT 1) l
+          CROSS JOIN LATERAL (SELECT * FROM order_lines l WHERE l.tenant_id = @tenant AND l.id = rl.line_item_id AND NOT l.is_gift_card OFFSET 0) l
           GROUP BY 1, 2)
         SELECT @tenant, coalesce(s.day, r.day), coalesce(s.k, r.k), coalesce(s.units, 0), coalesce(r.units, 0),
                coalesce(s.gross, 0), coalesce(s.discounts, 0), coalesce(r.returns, 0), s.title, r.title

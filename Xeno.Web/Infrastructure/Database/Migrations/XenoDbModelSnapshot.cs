@@ -348,6 +348,10 @@ namespace Xeno.Web.Infrastructure.Database.Migrations
                     b.HasIndex("TenantId", "CheckoutToken")
                         .HasDatabaseName("ix_orders_tenant_id_checkout_token");
 
+                    b.HasIndex("TenantId", "LinesWrittenAt")
+                        .HasDatabaseName("ix_orders_lines_written")
+                        .HasFilter("lines_written_at IS NOT NULL");
+
                     b.HasIndex("TenantId", "ProcessedAt")
                         .HasDatabaseName("ix_orders_tenant_id_processed_at");
 
