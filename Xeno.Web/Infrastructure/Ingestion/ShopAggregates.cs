@@ -444,11 +444,21 @@ public static class ShopAggregates
     // on statistics from before a store's first load, a LIMIT let the planner prefer walking the store's rows through
     // another index until the key turned up.
 
+    // The counted orders (o) dated on the concerned days (b), and the refunds (r) dated on them with their counted order (x).
+    private const string CountedOrdersOfDays = """
+        b CROSS JOIN LATERAL (SELECT * FROM orders o
+            WHERE o.tenant_id = @tenant AND o.processed_at >= b.lo AND o.processed_at < b.hi AND NOT o.test AND o.deleted_at IS NULL OFFSET 0) o
+        """;
+    private const string RefundsOfDaysOnCountedOrders = """
+        b CROSS JOIN LATERAL (SELECT * FROM refunds r WHERE r.tenant_id = @tenant AND r.created_at >= b.lo AND r.created_at < b.hi OFFSET 0) r
+          CROSS JOIN LATERAL (SELECT x.customer_id FROM orders x WHERE x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL OFFSET 0) x
+        """;
+
     /// <summary>Each concerned day whole: orders, sales, shipping and taxes of orders dated that day; returns, refunded
     /// shipping and refunded taxes of refunds dated that day on counted orders; orders, sales and returns of customers'
     /// orders, and first orders (new customers); abandoned checkouts created that day; customers created that day, and customers who stopped being
     /// prospects that day (the later of their creation and their first order).</summary>
-    private const string DailySql = """
+    private const string DailySql = $"""
         DELETE FROM daily_metrics WHERE tenant_id = @tenant AND day = ANY(@days);
         INSERT INTO daily_metrics (tenant_id, day, orders, gross, discounts, shipping, taxes, returns, refunded_shipping, refunded_taxes,
           customer_orders, customer_sales, customer_returns, new_customers, abandoned_checkouts, abandoned_value, customers_created, prospects_converted)
@@ -456,8 +466,7 @@ public static class ShopAggregates
         b AS (SELECT day, day::timestamp AT TIME ZONE @tz AS lo, (day + 1)::timestamp AT TIME ZONE @tz AS hi FROM d),
         o AS (
           SELECT b.day, o.id, o.customer_id, o.shipping_price, o.total_tax
-          FROM b CROSS JOIN LATERAL (SELECT * FROM orders o
-            WHERE o.tenant_id = @tenant AND o.processed_at >= b.lo AND o.processed_at < b.hi AND NOT o.test AND o.deleted_at IS NULL OFFSET 0) o),
+          FROM {CountedOrdersOfDays}),
         od AS (SELECT day, count(*) AS orders, sum(shipping_price) AS shipping, sum(total_tax) AS taxes, count(customer_id) AS customer_orders FROM o GROUP BY day),
         ol AS (
           SELECT o.day, sum(l.original_unit_price * l.quantity) AS gross, sum(l.discount_allocated) AS discounts,
@@ -466,8 +475,7 @@ public static class ShopAggregates
           GROUP BY o.day),
         r AS (
           SELECT b.day, r.id, r.shipping_refunded, r.shipping_tax_refunded, x.customer_id
-          FROM b CROSS JOIN LATERAL (SELECT * FROM refunds r WHERE r.tenant_id = @tenant AND r.created_at >= b.lo AND r.created_at < b.hi OFFSET 0) r
-          CROSS JOIN LATERAL (SELECT x.customer_id FROM orders x WHERE x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL OFFSET 0) x),
+          FROM {RefundsOfDaysOnCountedOrders}),
         rd AS (SELECT day, sum(shipping_refunded) AS shipping, sum(shipping_tax_refunded) AS tax FROM r GROUP BY day),
         rl AS (
           SELECT r.day, sum(x.subtotal) AS returns, sum(x.total_tax) AS tax,
@@ -513,7 +521,7 @@ public static class ShopAggregates
 
     /// <summary>Per product (custom items keyed 0) and day: units, gross and discounts of lines of orders dated that day;
     /// units and returns of refunds dated that day; the lines' titles, for products Xeno has no record of.</summary>
-    private const string ProductDailySql = """
+    private const string ProductDailySql = $"""
         DELETE FROM product_daily WHERE tenant_id = @tenant AND day = ANY(@days);
         INSERT INTO product_daily (tenant_id, day, product_key, units_sold, units_returned, gross, discounts, returns, title, returned_title)
         WITH d AS (SELECT DISTINCT unnest(@days) AS day),
@@ -521,14 +529,12 @@ public static class ShopAggregates
         sold AS (
           SELECT b.day, coalesce(l.product_id, 0) AS k, sum(l.quantity) AS units, sum(l.original_unit_price * l.quantity) AS gross,
                  sum(l.discount_allocated) AS discounts, max(l.title) AS title
-          FROM b CROSS JOIN LATERAL (SELECT o.id FROM orders o
-            WHERE o.tenant_id = @tenant AND o.processed_at >= b.lo AND o.processed_at < b.hi AND NOT o.test AND o.deleted_at IS NULL OFFSET 0) o
+          FROM {CountedOrdersOfDays}
           CROSS JOIN LATERAL (SELECT * FROM order_lines l WHERE l.tenant_id = @tenant AND l.order_id = o.id AND NOT l.is_gift_card OFFSET 0) l
           GROUP BY 1, 2),
         ret AS (
           SELECT b.day, coalesce(l.product_id, 0) AS k, sum(rl.quantity) AS units, sum(rl.subtotal) AS returns, max(l.title) AS title
-          FROM b CROSS JOIN LATERAL (SELECT * FROM refunds r WHERE r.tenant_id = @tenant AND r.created_at >= b.lo AND r.created_at < b.hi OFFSET 0) r
-          CROSS JOIN LATERAL (SELECT x.customer_id FROM orders x WHERE x.tenant_id = @tenant AND x.id = r.order_id AND NOT x.test AND x.deleted_at IS NULL OFFSET 0) x
+          FROM {RefundsOfDaysOnCountedOrders}
           CROSS JOIN LATERAL (SELECT * FROM refund_lines rl WHERE rl.tenant_id = @tenant AND rl.refund_id = r.id OFFSET 0) rl
           CROSS JOIN LATERAL (SELECT * FROM order_lines l WHERE l.tenant_id = @tenant AND l.id = rl.line_item_id AND NOT l.is_gift_card OFFSET 0) l
           GROUP BY 1, 2)
